@@ -1,0 +1,20 @@
+"""flatten: nested JSON into relational SQL tables from a declarative YAML mapping, and back, exactly.
+
+Data flows one way: mapping -> plan -> rows -> database -> rows -> document.
+"""
+
+from .errors import DatabaseError, DocumentError, FlattenError, InputError, MappingError
+from .flatten import FlatDocument, Flattener
+from .load import Loader, verify
+from .mapping import Mapping, load_mapping, parse_mapping
+from .plan import Plan, compile_plan, open_plan
+from .rebuild import Rebuilder
+from .sources import read_documents
+from .store import Session, Store
+
+
+__all__ = [
+    "DatabaseError", "DocumentError", "FlatDocument", "FlattenError", "Flattener", "InputError", "Loader",
+    "Mapping", "MappingError", "Plan", "Rebuilder", "Session", "Store", "compile_plan", "load_mapping",
+    "open_plan", "parse_mapping", "read_documents", "verify",
+]

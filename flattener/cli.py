@@ -1,0 +1,226 @@
+"""The `flatten` command: generate-ddl, load, reconstruct, verify.
+
+Exit codes: 0 success, 1 data error (bad input, a document that breaks the mapping, a database
+problem), 2 usage error (bad options, a bad mapping). Errors are one line; `--debug` adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from importlib.metadata import entry_points
+
+import click
+import sqlalchemy as sa
+
+from .codecs import Integer, dump_json
+from .ddl import DIALECTS, create_statements
+from .errors import DocumentError, FlattenError
+from .flatten import Flattener
+from .load import DEFAULT_BATCH_SIZE, Loader, verify
+from .plan import Plan, open_plan
+from .sources import read_documents
+from .store import DEFAULT_URL, Store
+
+DEFAULT_MAPPING = "conversation"
+DEBUG = "flatten.debug"
+
+
+def _set_debug(ctx: click.Context, _param, value: bool) -> None:
+    ctx.meta[DEBUG] = ctx.meta.get(DEBUG, False) or value
+
+
+debug_option = click.option("--debug", is_flag=True, expose_value=False, callback=_set_debug, envvar="FLATTEN_DEBUG",
+                            help="Show the traceback of an error.")
+mapping_option = click.option(
+    "-m", "--mapping", envvar="FLATTEN_MAPPING", default=DEFAULT_MAPPING, show_default=True,
+    help="Mapping file, or the name of a bundled mapping. Env: FLATTEN_MAPPING.")
+db_option = click.option("--db", envvar="FLATTEN_DB", default=DEFAULT_URL, show_default=True,
+                         help="SQLAlchemy database URL, e.g. postgresql://user@host/dbname. Env: FLATTEN_DB.")
+
+
+class FlattenGroup(click.Group):
+    """Reports FlattenErrors as one line, and adds the commands other packages register."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *(entry.name for entry in _plugins())})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            entry = next((entry for entry in _plugins() if entry.name == name), None)
+            command = entry.load() if entry else None
+        return command
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:  # one line unless --debug; the exit code says what kind
+            if ctx.meta.get(DEBUG):
+                raise
+            click.echo(f"error: {_one_line(error)}", err=True)
+            ctx.exit(error.exit_code if isinstance(error, FlattenError) else 1)
+
+
+def _plugins():
+    return entry_points(group="flatten.commands")
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, FlattenError):
+        return str(error)
+    if isinstance(error, sa.exc.DBAPIError) and error.orig is not None:
+        text = str(error.orig).strip().splitlines()
+        return f"database error: {text[0] if text else type(error.orig).__name__} (run with --debug for details)"
+    return f"{type(error).__name__}: {error} (run with --debug for the traceback)"
+
+
+@click.group(cls=FlattenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flatten")
+def cli():
+    """Turn nested JSON into SQL tables from a YAML mapping, and rebuild it exactly."""
+
+
+@cli.command("generate-ddl")
+@click.argument("mapping")
+@click.option("--dialect", type=click.Choice(sorted(DIALECTS)), default="postgresql", show_default=True)
+@debug_option
+def generate_ddl(mapping: str, dialect: str):
+    """Print CREATE TABLE and CREATE INDEX statements for MAPPING (a file or a bundled name)."""
+    click.echo("\n\n".join(create_statements(open_plan(mapping), dialect)))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@mapping_option
+@db_option
+@click.option("--batch-size", type=click.IntRange(1, 10000), default=DEFAULT_BATCH_SIZE, show_default=True,
+              help="Documents written per statement round.")
+@click.option("--atomic/--no-atomic", default=True, show_default=True,
+              help="One transaction for the whole load (a failure writes nothing), or a commit after every batch "
+                   "(a failure keeps the batches before it).")
+@debug_option
+def load(files, mapping, db, batch_size, atomic):
+    """Load the documents of FILES (- for standard input) into the database.
+
+    A document already in the database is replaced by the new version: its root row is
+    rewritten and rows that the new version no longer has are removed."""
+    plan = open_plan(mapping)
+    store = Store(plan, db)
+    started = time.perf_counter()
+    with store.session() as session:
+        session.create_tables()
+        loader = Loader(session, batch_size=batch_size, commit_each_batch=not atomic)
+        for source in files:
+            loader.add_records(source, read_documents(source, plan.envelope))
+        loader.flush()
+        session.commit()
+    for message in loader.kept[:20]:
+        click.echo(f"warning: kept as raw JSON beside a NULL column: {message}", err=True)
+    if len(loader.kept) > 20:
+        click.echo(f"warning: ... and {len(loader.kept) - 20} more values kept as raw JSON", err=True)
+    seconds = time.perf_counter() - started
+    click.echo(f"loaded {loader.documents} documents ({loader.rows} rows) into {store.display_url} "
+               f"in {seconds:.2f} s", err=True)
+
+
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Print every document in the database, one per line.")
+@mapping_option
+@db_option
+@debug_option
+def reconstruct(ids, everything, mapping, db):
+    """Print the documents with these root keys (IDS) as JSON, rebuilt from the tables.
+
+    One document is printed indented; several are printed one per line. A key of several
+    fields is given as a JSON array, e.g. '["a", 1]'."""
+    if bool(ids) == everything:
+        raise click.UsageError("give document IDS or --all, not both")
+    plan = open_plan(mapping)
+    keys = [parse_key(plan, text) for text in ids]
+    store = Store(plan, db)
+    out = sys.stdout.buffer
+    with store.session() as session:
+        if everything:
+            after = None
+            while batch := session.keys(after):
+                documents = session.read(batch)
+                for key in batch:
+                    out.write(dump_json(documents[key]).encode() + b"\n")
+                after = batch[-1]
+            return
+        documents = session.read(keys)
+    for key in keys:
+        if key in documents:
+            text = json.dumps(documents[key], indent=2, ensure_ascii=False) if len(keys) == 1 else dump_json(documents[key])
+            out.write(text.encode("utf-8", "backslashreplace") + b"\n")
+    missing = [text for text, key in zip(ids, keys) if key not in documents]
+    if missing:
+        out.flush()
+        raise FlattenError(f"not in the database: {', '.join(missing)}")
+
+
+def parse_key(plan: Plan, text: str) -> tuple:
+    """A root key typed on the command line -> the stored key."""
+    names = plan.root.key_names
+    if len(names) == 1:
+        values = [text]
+    else:
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError:
+            values = None
+        if type(values) is not list or len(values) != len(names):
+            raise click.BadParameter(f"{text!r}: this mapping's key has {len(names)} fields "
+                                     f"({', '.join(names)}): give them as a JSON array", param_hint="ID")
+    document = {}
+    for name, value in zip(names, values):
+        codec = plan.root.node.fields[name].codec
+        if isinstance(value, str) and isinstance(codec, Integer):
+            try:
+                value = int(value)
+            except ValueError:
+                raise click.BadParameter(f"{value!r} is not an integer (the key field {name})", param_hint="ID")
+        document[name] = value
+    try:
+        return Flattener(plan).key_of(document)
+    except DocumentError as error:
+        raise click.BadParameter(f"{text!r}: {error.message}", param_hint="ID") from None
+
+
+@cli.command(name="verify")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@mapping_option
+@db_option
+@debug_option
+def verify_command(files, mapping, db):
+    """Check that every document of FILES rebuilds strictly equal from the database.
+
+    Types, array order and empty-versus-absent all count. Prints the JSON paths that differ;
+    exits 1 if any document differs or is missing."""
+    plan = open_plan(mapping)
+    store = Store(plan, db)
+    checked = failed = 0
+    with store.session() as session:
+        for source in files:
+            for verdict in verify(session, source, read_documents(source, plan.envelope)):
+                checked += 1
+                if verdict.problems:
+                    failed += 1
+                    key = ", ".join(map(str, verdict.key))
+                    click.echo(f"{source}: record {verdict.record.number} ({key}): "
+                               f"{len(verdict.problems)} difference(s)")
+                    for problem in verdict.problems[:50]:
+                        click.echo(f"  {problem}")
+    click.echo(f"verified {checked} documents: {checked - failed} identical, {failed} different", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="flatten")

@@ -1,0 +1,333 @@
+"""Column types as codecs: how one JSON value is kept in one SQL column, and read back exactly.
+
+`encode` turns a JSON value into what the database driver receives; `decode` turns what the
+driver returns into the identical JSON value. A value that its column cannot hold exactly does
+not get stored silently changed:
+
+- `Inexact` carries the nearest storable value (a timestamp in another ISO-8601 form, the
+  integer 5 in a float column). The flattener stores it, so SQL sees the right value, and keeps
+  the original beside it, so the rebuild is exact.
+- `InvalidValue` means there is nothing faithful to store (a malformed timestamp, text in an
+  integer column). The mapping's `invalid` policy chooses between an error and keeping the raw
+  value beside a NULL column.
+
+Codecs behave the same on every database, so a document that loads into SQLite also loads into
+PostgreSQL: text with a NUL character, which PostgreSQL cannot store, is invalid everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+
+class InvalidValue(ValueError):
+    """The value cannot be stored in the column at all."""
+
+
+class Inexact(Exception):
+    """The column can only hold an approximation of the value: `stored`."""
+
+    def __init__(self, stored):
+        super().__init__(stored)
+        self.stored = stored
+
+
+def describe(value) -> str:
+    """Name a JSON value by its JSON type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+class Codec:
+    """One column type. Subclasses define `name`, `sql_type`, `encode` and `decode`."""
+
+    name: str
+
+    def sql_type(self) -> sa.types.TypeEngine:
+        raise NotImplementedError
+
+    def encode(self, value):
+        raise NotImplementedError
+
+    def decode(self, stored):
+        return stored
+
+    def read(self, column, dialect: str):
+        """The SQL expression whose result `decode` expects."""
+        return column
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class String(Codec):
+    name = "string"
+
+    def sql_type(self):
+        return sa.Text()
+
+    def encode(self, value):
+        if type(value) is not str:
+            raise InvalidValue(f"expected a string, got {describe(value)}")
+        if "\x00" in value:
+            raise InvalidValue("text with a NUL character (\\u0000) cannot be stored in a SQL text column")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidValue("text with an unpaired surrogate escape cannot be stored as UTF-8") from None
+        return value
+
+    def to_text(self, stored) -> str:
+        return stored
+
+    def from_text(self, text: str):
+        return text
+
+
+class Integer(Codec):
+    def __init__(self, bits: int):
+        self.bits = bits
+        self.name = f"int{bits}"
+        self.low, self.high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+    def sql_type(self):
+        return sa.Integer() if self.bits == 32 else sa.BigInteger()
+
+    def encode(self, value):
+        kind = type(value)
+        if kind is int:
+            if self.low <= value <= self.high:
+                return value
+            raise InvalidValue(f"{value} is out of range for {self.name}")
+        if kind is float and value.is_integer() and self.low <= value <= self.high:
+            raise Inexact(int(value))
+        raise InvalidValue(f"expected an integer, got {describe(value)}")
+
+    def to_text(self, stored) -> str:
+        return str(stored)
+
+    def from_text(self, text: str):
+        return int(text)
+
+
+class Float(Codec):
+    name = "float"
+
+    def sql_type(self):
+        return sa.Double()
+
+    def encode(self, value):
+        kind = type(value)
+        if kind is float:
+            if value == 0.0 and math.copysign(1.0, value) < 0:
+                raise Inexact(0.0)  # SQLite drops the sign of -0.0
+            if not math.isfinite(value):
+                raise InvalidValue(f"{value} is not a finite number")
+            return value
+        if kind is int:
+            try:
+                raise Inexact(float(value))
+            except OverflowError:
+                raise InvalidValue(f"{value} is out of range for a double") from None
+        raise InvalidValue(f"expected a number, got {describe(value)}")
+
+    def decode(self, stored):
+        return float(stored)
+
+    def to_text(self, stored) -> str:
+        return repr(stored)
+
+    def from_text(self, text: str):
+        return float(text)
+
+
+class Boolean(Codec):
+    name = "boolean"
+
+    def sql_type(self):
+        return sa.Boolean(create_constraint=False)
+
+    def encode(self, value):
+        if type(value) is bool:
+            return value
+        raise InvalidValue(f"expected true or false, got {describe(value)}")
+
+    def decode(self, stored):
+        return bool(stored)  # SQLite returns 0/1
+
+    def to_text(self, stored) -> str:
+        return "true" if stored else "false"
+
+    def from_text(self, text: str):
+        return text == "true"
+
+
+class Timestamp(Codec):
+    """An ISO-8601 instant in a real timestamp column.
+
+    The canonical text form is UTC with `precision` fractional digits and a `Z`
+    (`2021-04-01T12:27:53.386Z` for 3). Other ISO-8601 forms are `Inexact`: the column holds the
+    instant (truncated to `precision`), the original text is kept for the rebuild.
+    """
+
+    name = "timestamp"
+    _pg_formats = {0: 'YYYY-MM-DD"T"HH24:MI:SS"Z"', 3: 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"', 6: 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'}
+
+    def __init__(self, precision: int = 3):
+        self.precision = precision
+        fraction = rf"\.\d{{{precision}}}" if precision else ""
+        self._canonical = re.compile(rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d{fraction}Z")
+
+    def sql_type(self):
+        return sa.DateTime(timezone=True)
+
+    def encode(self, value):
+        if type(value) is not str:
+            raise InvalidValue(f"expected an ISO-8601 timestamp string, got {describe(value)}")
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidValue(f"{value!r} is not an ISO-8601 timestamp (expected the form {self.example()})") from None
+        if self._canonical.fullmatch(value):
+            return value
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=timezone.utc)
+        try:
+            raise Inexact(self.render(instant.astimezone(timezone.utc)))
+        except OverflowError:
+            raise InvalidValue(f"{value!r} is outside the range of a timestamp") from None
+
+    def render(self, instant: datetime) -> str:
+        text = (f"{instant.year:04d}-{instant.month:02d}-{instant.day:02d}T"
+                f"{instant.hour:02d}:{instant.minute:02d}:{instant.second:02d}")
+        if self.precision:
+            text += "." + f"{instant.microsecond:06d}"[: self.precision]
+        return text + "Z"
+
+    def example(self) -> str:
+        return self.render(datetime(2021, 4, 1, 12, 27, 53, 386123, tzinfo=timezone.utc))
+
+    def read(self, column, dialect):
+        if dialect == "postgresql":
+            return sa.func.to_char(sa.func.timezone("UTC", column), self._pg_formats[self.precision])
+        return column
+
+
+class Json(Codec):
+    """Any JSON value, as JSON text (PostgreSQL `json`, which keeps the text as given, unlike `jsonb`)."""
+
+    name = "json"
+
+    def sql_type(self):
+        return sa.JSON()
+
+    def encode(self, value):
+        return dump_json(value)
+
+    def decode(self, stored):
+        return json.loads(stored)
+
+    def read(self, column, dialect):
+        return sa.cast(column, sa.Text()) if dialect == "postgresql" else column
+
+
+def dump_json(value) -> str:
+    """Compact JSON text that any database can store; raises InvalidValue for non-JSON values."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError) as error:
+        raise InvalidValue(f"not representable as JSON: {error}") from None
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # unpaired surrogates survive only as \u escapes
+            text = json.dumps(value, separators=(",", ":"))
+    return text
+
+
+class CsvList(Codec):
+    """An array of scalars as one RFC 4180 CSV text column.
+
+    `[]` is stored as the empty string and `[""]` as `""`, so they stay distinct; an absent key
+    is SQL NULL.
+    """
+
+    def __init__(self, item: String | Integer | Float | Boolean):
+        self.item = item
+        self.name = f"list of {item.name}"
+
+    def sql_type(self):
+        return sa.Text()
+
+    def encode(self, value):
+        if type(value) is not list:
+            raise InvalidValue(f"expected an array, got {describe(value)}")
+        texts, inexact = [], False
+        for position, element in enumerate(value):
+            try:
+                stored = self.item.encode(element)
+            except Inexact as approximation:
+                stored, inexact = approximation.stored, True
+            except InvalidValue as error:
+                raise InvalidValue(f"item {position}: {error}") from None
+            texts.append(self.item.to_text(stored))
+        text = write_csv_record(texts)
+        if inexact:
+            raise Inexact(text)
+        return text
+
+    def decode(self, stored):
+        return [self.item.from_text(text) for text in read_csv_record(stored)]
+
+
+def write_csv_record(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(fields)
+    return buffer.getvalue()[:-2]
+
+
+def read_csv_record(text: str) -> list[str]:
+    records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    return records[0] if records else []
+
+
+SCALAR_TYPES = ("string", "int32", "int64", "float", "boolean", "timestamp", "json")
+LIST_ITEM_TYPES = ("string", "int32", "int64", "float", "boolean")
+
+
+def codec_for(type_name: str, precision: int = 3) -> Codec:
+    """The codec of a mapping's scalar type name."""
+    if type_name == "timestamp":
+        return Timestamp(precision)
+    return {
+        "string": String,
+        "int32": lambda: Integer(32),
+        "int64": lambda: Integer(64),
+        "float": Float,
+        "boolean": Boolean,
+        "json": Json,
+    }[type_name]()
+
+
+def list_codec_for(item_type: str) -> CsvList:
+    return CsvList(codec_for(item_type))

@@ -1,0 +1,202 @@
+"""The database side: connect, create the tables, replace whole documents in bulk, read them back.
+
+Statements are SQLAlchemy Core constructs over untyped `sa.table()` clauses, so values pass to
+the driver exactly as the codecs encoded them and come back exactly as the driver returns them.
+Rows go in by COPY on PostgreSQL and by executemany elsewhere, one transaction for many documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.types import NullType
+
+from .ddl import build_metadata
+from .errors import DatabaseError
+from .flatten import FlatDocument
+from .plan import Plan, Table
+from .rebuild import Rebuilder
+
+DEFAULT_URL = "sqlite:///flatten.db"
+
+
+def normalize_url(url: str) -> sa.URL:
+    """Accept the URLs users have (`postgresql://`, `postgres://`) and use the psycopg 3 driver we ship."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseError(f"not a database URL: {url!r} (examples: sqlite:///flatten.db, "
+                            "postgresql://user@localhost/dbname)") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_engine(url: str) -> sa.Engine:
+    parsed = normalize_url(url)
+    try:
+        engine = sa.create_engine(parsed)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
+        raise DatabaseError(f"unsupported database URL {parsed.render_as_string(hide_password=True)}: {error}") from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    """Transactional DDL and loader-friendly pragmas for SQLite.
+
+    pysqlite opens transactions only before DML, so CREATE TABLE would commit on its own; we
+    issue BEGIN ourselves. WAL with synchronous=NORMAL stays consistent after a crash and only
+    risks the last commits on power loss, a fair trade for a loader that can simply rerun."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+class Store:
+    """The plan's tables in one database."""
+
+    def __init__(self, plan: Plan, url: str = DEFAULT_URL):
+        self.plan = plan
+        self.engine = create_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.metadata = build_metadata(plan)
+        self.clauses = [sa.table(table.name, *(sa.column(name) for name in table.column_names))
+                        for table in plan.tables]
+        root_width = len(plan.root.primary_key)
+        self.root_columns = [  # the root key's columns in every table
+            [table.column_names[i] for i in (plan.root.primary_key if table is plan.root else range(root_width))]
+            for table in plan.tables
+        ]
+
+    @property
+    def display_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One connection and one transaction; what is not committed is rolled back."""
+        try:
+            connection = self.engine.connect()
+        except sa.exc.OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise DatabaseError(f"cannot connect to {self.display_url}: {reason}") from None
+        with connection:  # closing it rolls back whatever was not committed
+            connection.begin()
+            yield Session(self, connection)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class Session:
+    def __init__(self, store: Store, connection: sa.Connection):
+        self.store = store
+        self.plan = store.plan
+        self.connection = connection
+        self.rebuilder = Rebuilder(store.plan)
+        self.driver = connection.connection.driver_connection
+        self.insert = self._copy if store.dialect == "postgresql" else self._execute_many
+
+    def commit(self) -> None:
+        """Commit what was written so far and go on in a new transaction."""
+        self.connection.commit()
+        self.connection.begin()  # explicitly: raw driver writes must not run outside a transaction
+
+    def create_tables(self) -> None:
+        """Create the tables that are missing; fail clearly on tables that do not match the mapping."""
+        self.store.metadata.create_all(self.connection, checkfirst=True)
+        inspector = sa.inspect(self.connection)
+        for table in self.plan.tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            missing = [name for name in table.column_names if name not in present]
+            if missing:
+                raise DatabaseError(
+                    f"table {table.name!r} in {self.store.display_url} lacks the columns {', '.join(missing)} of "
+                    f"mapping {self.plan.mapping.origin}: it was made for another mapping (use another database, "
+                    "or drop the table and load again)")
+
+    def replace(self, documents: Sequence[FlatDocument]) -> None:
+        """Store documents, replacing earlier versions completely (their stale child rows go too)."""
+        if not documents:
+            return
+        self.delete([document.key for document in documents])
+        for table in self.plan.tables:  # parents first
+            rows = [row for document in documents for row in document.rows[table.number]]
+            if rows:
+                self.insert(table, rows)
+
+    def delete(self, keys: Sequence[tuple]) -> None:
+        for table in reversed(self.plan.tables):  # children first
+            clause = self.store.clauses[table.number]
+            self.connection.execute(sa.delete(clause).where(self._has_key(table, keys)))
+
+    def read(self, keys: Sequence[tuple]) -> dict[tuple, dict]:
+        """The documents with these root keys (those present), by key."""
+        if not keys:
+            return {}
+        rows = [self._rows(table, keys) for table in self.plan.tables]
+        return dict(self.rebuilder.documents(rows))
+
+    def keys(self, after: tuple | None = None, limit: int = 1000) -> list[tuple]:
+        """Root keys in key order, `limit` at a time after `after`: a cursor over every document."""
+        root = self.plan.root
+        clause = self.store.clauses[root.number]
+        columns = [clause.c[name] for name in self.store.root_columns[root.number]]
+        query = sa.select(*columns).order_by(*columns).limit(limit)
+        if after is not None:
+            query = query.where(sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after))
+                                if len(columns) > 1 else columns[0] > after[0])
+        return [tuple(row) for row in self.connection.execute(query)]
+
+    def count(self) -> int:
+        clause = self.store.clauses[self.plan.root.number]
+        return self.connection.execute(sa.select(sa.func.count()).select_from(clause)).scalar_one()
+
+    def _execute_many(self, table: Table, rows: list) -> None:
+        statement = str(sa.insert(self.store.clauses[table.number]).compile(dialect=self.connection.dialect))
+        cursor = self.driver.cursor()
+        try:
+            cursor.executemany(statement, rows)
+        finally:
+            cursor.close()
+
+    def _copy(self, table: Table, rows: list) -> None:
+        from psycopg import sql  # only PostgreSQL sessions get here
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, table.column_names)))
+        with self.driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _has_key(self, table: Table, keys: Sequence[tuple]):
+        clause = self.store.clauses[table.number]
+        columns = [clause.c[name] for name in self.store.root_columns[table.number]]
+        if len(columns) == 1:
+            return columns[0].in_([key[0] for key in keys])
+        return sa.tuple_(*columns).in_(keys)
+
+    def _rows(self, table: Table, keys: Sequence[tuple]) -> list:
+        clause = self.store.clauses[table.number]
+        dialect = self.store.dialect
+        selected = [sa.type_coerce(column.codec.read(clause.c[column.name], dialect), NullType())
+                    for column in table.columns]
+        query = (sa.select(*selected).where(self._has_key(table, keys))
+                 .order_by(*(clause.c[table.columns[i].name] for i in table.order_by)))
+        return self.connection.execute(query).all()

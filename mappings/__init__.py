@@ -1,0 +1,1 @@
+"""Bundled mappings, usable by name: `flatten load -m blueprint ...`."""

@@ -239,7 +239,9 @@ class Json(Codec):
     name = "json"
 
     def sql_type(self):
-        return sa.JSON()
+        # SQLite gives a column declared JSON numeric affinity, which turns the text "0" into 0
+        # and long integers into floats; TEXT keeps JSON text as written.
+        return sa.JSON().with_variant(sa.Text(), "sqlite")
 
     def encode(self, value):
         return dump_json(value)

@@ -38,7 +38,7 @@ class MappingError(FlattenError):
     def __str__(self) -> str:
         where = self.origin + (f":{self.line}" if self.line else "")
         yaml_path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in self.path).replace(".[", "[")
-        return f"{where}: {yaml_path or '(top)'}: {self.message}"
+        return f"{where}: {yaml_path}: {self.message}" if yaml_path else f"{where}: {self.message}"
 
 
 class DocumentError(FlattenError):

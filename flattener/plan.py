@@ -147,22 +147,22 @@ class _Builder:
         if parent is not None:
             for position in parent.primary_key:
                 inherited = parent.columns[position]
-                self.add_column(table, Column(inherited.name, inherited.codec, nullable=False), path)
+                self.add_column(table, Column(inherited.name, inherited.codec, nullable=False), path, inherited=True)
             table.inherited = len(parent.primary_key)
             parent.children.append(table)
         return table
 
-    def add_column(self, table: Table, column: Column, path: tuple) -> int:
+    def add_column(self, table: Table, column: Column, path: tuple, inherited: bool = False) -> int:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", column.name) or len(column.name) > MAX_NAME:
             raise self.error(path, f"column name {column.name!r} is not a SQL name of at most {MAX_NAME} characters: "
                                    "set `column:`")
         for existing in table.columns:
             if existing.name == column.name:
-                where = self.column_origins.get((table.number, column.name))
-                source = f"{_yaml(where)}" if where else "the parent's key"
+                where = self.column_origins[(table.number, column.name)]
+                source = _yaml(where) if where else "the parent's key, which every child table starts with"
                 raise self.error(path, f"column {column.name!r} of table {table.name!r} is already used by {source}: "
                                        "set another `column:` name")
-        self.column_origins[(table.number, column.name)] = path
+        self.column_origins[(table.number, column.name)] = None if inherited else path
         table.columns.append(column)
         return len(table.columns) - 1
 

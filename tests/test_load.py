@@ -1,0 +1,121 @@
+"""Loading is idempotent, a new version replaces the old one completely, and a failed batch writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flattener import InputError, Loader
+
+from .conftest import table_contents
+from .strategies import documents
+from .test_roundtrip import EVERYTHING
+
+batches = st.lists(documents(EVERYTHING), min_size=1, max_size=4, unique_by=lambda document: document["id"])
+
+
+def load(store, docs, batch_size=1000):
+    with store.session() as session:
+        session.create_tables()
+        loader = Loader(session, batch_size=batch_size)
+        for number, document in enumerate(docs, 1):
+            loader.add(document, "test", number)
+        loader.flush()
+        session.commit()
+
+
+def clear(store):
+    with store.session() as session:
+        session.create_tables()
+        keys = session.keys(limit=1_000_000)
+        session.delete(keys)
+        session.commit()
+
+
+@pytest.fixture
+def store(database_url, make_store):
+    return make_store(EVERYTHING, database_url)
+
+
+def test_loading_twice_equals_loading_once(store):
+    @settings(max_examples=25)
+    @given(batches)
+    def check(docs):
+        clear(store)
+        load(store, docs)
+        once = table_contents(store)
+        load(store, docs)
+        assert table_contents(store) == once
+
+    check()
+
+
+def test_a_new_version_replaces_the_old_one_completely(store):
+    """v1 then v2 leaves exactly what v2 alone leaves: no stale child rows."""
+
+    @settings(max_examples=25)
+    @given(documents(EVERYTHING), documents(EVERYTHING), batches)
+    def check(first, second, others):
+        second = {**second, "id": first["id"]}
+        others = [other for other in others if other["id"] != first["id"]]
+        clear(store)
+        load(store, others + [first])
+        load(store, [second])
+        after_update = table_contents(store)
+        clear(store)
+        load(store, others + [second])
+        assert after_update == table_contents(store)
+
+    check()
+
+
+def test_versions_of_one_document_in_one_batch_keep_the_last(store):
+    first = {"id": "a", "parts": [{"partId": "p1"}, {"partId": "p2"}], "tags": ["x"]}
+    second = {"id": "a", "parts": [{"partId": "p3"}]}
+    load(store, [first, {"id": "b"}, second], batch_size=10)
+    with store.session() as session:
+        assert session.read([("a",)]) == {("a",): second}
+        assert session.count() == 2
+
+
+def test_a_bad_document_leaves_the_database_unchanged(store):
+    load(store, [{"id": "a", "label": "old", "parts": [{"partId": "p1"}]}, {"id": "b"}])
+    before = table_contents(store)
+    batch = [
+        {"id": "a", "label": "new", "parts": []},  # a new version of a stored document
+        {"id": "c", "label": "fresh"},
+        {"id": "d", "small": "not a number"},  # breaks the mapping
+    ]
+    with pytest.raises(InputError) as raised:
+        load(store, batch, batch_size=2)  # the first two documents are already written when the third fails
+    assert str(raised.value) == ("test: record 3: $.small: expected an integer, got the string 'not a number'")
+    assert table_contents(store) == before
+
+
+def test_committing_each_batch_keeps_the_batches_before_a_failure(store):
+    with pytest.raises(InputError):
+        with store.session() as session:
+            session.create_tables()
+            loader = Loader(session, batch_size=2, commit_each_batch=True)
+            for number, document in enumerate([{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": 5}], 1):
+                loader.add(document, "test", number)
+    with store.session() as session:
+        assert sorted(session.keys()) == [("a",), ("b",)]
+
+
+def test_duplicate_natural_keys_in_a_document_are_refused(store):
+    with pytest.raises(InputError, match=r"\$\.parts\[1\]: duplicate key in table 'parts'"):
+        load(store, [{"id": "a", "parts": [{"partId": "p"}, {"partId": "p"}]}])
+
+
+def test_missing_key_fields_are_refused(store):
+    with pytest.raises(InputError, match=r"record 1: \$\.parts\[0\]\.partId: the key field of table 'parts' is missing"):
+        load(store, [{"id": "a", "parts": [{"name": "no id"}]}])
+    with pytest.raises(InputError, match=r"\$\.id: the key field of table 'things' is missing or null"):
+        load(store, [{"id": None}])
+
+
+def test_unmapped_fields_are_refused_where_the_mapping_says_so(store):
+    with pytest.raises(InputError, match=r"\$\.events\[0\]\.surprise: field not in the mapping"):
+        load(store, [{"id": "a", "events": [{"kind": "x", "surprise": 1}]}])

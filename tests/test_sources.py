@@ -1,0 +1,113 @@
+"""Documents are found in every file layout, read as a stream, and parsed exactly."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flattener import InputError
+from flattener.compare import strictly_equal
+from flattener.sources import JsonStream, read_documents
+
+from .strategies import json_values, keys
+
+docs = st.lists(st.dictionaries(keys, json_values, max_size=4), max_size=5)
+
+
+def layouts(documents: list[dict]) -> dict[str, str]:
+    return {
+        "array": json.dumps(documents, indent=1),
+        "ndjson": "".join(json.dumps(document) + "\n" for document in documents),
+        "concatenated": " ".join(json.dumps(document, indent=2) for document in documents),
+        "envelope": json.dumps({"before": [1, {"x": "y"}], "items": documents, "totalHits": 5}, indent=1),
+        "envelope pages": "\n".join(json.dumps({"items": [document], "cursor": "c"}) for document in documents),
+    }
+
+
+def read(text: str, envelope="items", chunk_size=7) -> list:
+    stream = JsonStream(io.BytesIO(text.encode("utf-8")), "test.json", envelope, chunk_size)
+    return [record.document for record in stream.records()]
+
+
+@given(docs, st.integers(1, 64))
+def test_every_layout_yields_the_same_documents(documents, chunk_size):
+    """Tiny chunks put every buffer boundary inside strings, numbers, escapes and literals."""
+    documents = [document for document in documents if "items" not in document]
+    for name, text in layouts(documents).items():
+        assert strictly_equal(read(text, chunk_size=chunk_size), documents), name
+
+
+@given(st.dictionaries(keys, json_values, max_size=4).filter(lambda document: "items" not in document),
+       st.integers(1, 64))
+def test_a_bare_document_is_one_record(document, chunk_size):
+    assert strictly_equal(read(json.dumps(document, indent=2), chunk_size=chunk_size), [document])
+
+
+def test_records_know_their_number_and_line():
+    text = '{"a": 1}\n\n{"a": 2}\n{"a":\n 3}\n'
+    stream = JsonStream(io.BytesIO(text.encode()), "t", None, 4)
+    assert [(r.number, r.line, r.document) for r in stream.records()] == [(1, 1, {"a": 1}), (2, 3, {"a": 2}),
+                                                                          (3, 4, {"a": 3})]
+
+
+def test_values_are_parsed_exactly():
+    text = '{"big": 123456789012345678901234567890, "neg": -0.0, "one": 1.0, "s": "\\ud800\\u00e9\\u0000"}'
+    (document,) = read(text)
+    assert document["big"] == 123456789012345678901234567890
+    assert strictly_equal(document, {"big": 123456789012345678901234567890, "neg": -0.0, "one": 1.0,
+                                     "s": "\ud800\u00e9\x00"})
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"a": 1,}', "line 1, column 9: malformed JSON: expected a property name in double quotes, found '}'"),
+    ('[{"a": 1} {"a": 2}]', "record 1, line 1, column 11: malformed JSON: expected ',' or ']' after an array item"),
+    ('{"a": NaN}', "malformed JSON: NaN is not valid JSON"),
+    ('{"a": 1e400}', "the number 1e400 is too large for a double"),
+    ('{"a": "unterminated', "malformed JSON: Unterminated string"),
+    ('[{"a": 1}', "malformed JSON: expected ',' or ']' after an array item, found the end of the input"),
+    ('{"items": [{"a": 1}], "total": }', "malformed JSON: Expecting value"),
+    ('{"a": 1}\n{"a": 2}\n{"a": \n  ]}', "record 3, line 4, column 3: malformed JSON: Expecting value"),
+])
+def test_malformed_json_is_reported_where_it_is(text, message):
+    with pytest.raises(InputError) as raised:
+        read(text, chunk_size=3)
+    assert message in str(raised.value)
+    assert str(raised.value).startswith("test.json: ")
+
+
+def test_text_that_is_not_utf8_is_refused():
+    with pytest.raises(InputError, match="not UTF-8 text"):
+        list(JsonStream(io.BytesIO(b'{"a": "\xff"}'), "t", None).records())
+
+
+def test_a_byte_order_mark_is_skipped():
+    assert list(r.document for r in JsonStream(io.BytesIO(b'\xef\xbb\xbf{"a": 1}'), "t", None).records()) == [{"a": 1}]
+
+
+def test_files_gzip_and_errors(tmp_path):
+    plain, packed = tmp_path / "d.json", tmp_path / "d.json.gz"
+    plain.write_text('[{"a": 1}, {"a": 2}]')
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert [r.document for r in read_documents(str(plain))] == [{"a": 1}, {"a": 2}]
+    assert [r.document for r in read_documents(str(packed))] == [{"a": 1}, {"a": 2}]
+    with pytest.raises(InputError, match="missing.json: cannot open"):
+        list(read_documents(str(tmp_path / "missing.json")))
+
+
+def test_a_large_envelope_streams_in_bounded_memory():
+    """The buffer never holds much more than a chunk plus one document."""
+    item = {"id": "x" * 50, "values": list(range(20))}
+    text = json.dumps({"items": [item] * 2000, "totalHits": 2000})
+    stream = JsonStream(io.BytesIO(text.encode()), "t", "items", chunk_size=4096)
+    largest = 0
+    count = 0
+    for record in stream.records():
+        count += 1
+        largest = max(largest, len(stream.text))
+    assert count == 2000
+    assert len(text) > 50 * 4096 and largest < 3 * 4096

@@ -10,6 +10,7 @@ conversation mapping. Deterministic for a given seed.
 
 from __future__ import annotations
 
+import copy
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -88,6 +89,22 @@ class Synthesizer:
                       attributes: bool = False):
         for number in range(count):
             yield self.conversation(start + spacing * number, attributes=attributes)
+
+    def finish(self, conversation: dict, after: timedelta = timedelta(minutes=3), evaluate: bool = True) -> dict:
+        """The same conversation read again later: a copy that has ended `after` its last segment
+        started, and (with `evaluate`) been evaluated. What a sync's look-back must pick up."""
+        finished = copy.deepcopy(conversation)
+        last = finished["participants"][-1]["sessions"][-1]["segments"][-1]
+        end = datetime.fromisoformat(last["segmentStart"].replace("Z", "+00:00")) + after
+        last.setdefault("segmentEnd", iso(end))
+        last.setdefault("disconnectType", "client")
+        finished.setdefault("conversationEnd", iso(end))
+        if evaluate:
+            queue_id = next((segment["queueId"] for participant in finished["participants"]
+                             for session in participant["sessions"] for segment in session["segments"]
+                             if segment.get("queueId")), self.queue_ids[0])
+            finished["evaluations"] = [*finished.get("evaluations", ()), self._evaluation(queue_id, end)]
+        return finished
 
     # -- participants ----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from .ddl import DIALECTS, create_statements
 from .errors import DocumentError, FlattenError
 from .flatten import Flattener
 from .load import DEFAULT_BATCH_SIZE, Loader, verify
-from .plan import Plan, open_plan
+from .plan import Plan, describe, open_plan
 from .sources import read_documents
 from .store import DEFAULT_URL, Store
 
@@ -92,6 +92,14 @@ def cli():
 def generate_ddl(mapping: str, dialect: str):
     """Print CREATE TABLE and CREATE INDEX statements for MAPPING (a file or a bundled name)."""
     click.echo("\n\n".join(create_statements(open_plan(mapping), dialect)))
+
+
+@cli.command("describe")
+@click.argument("mapping")
+@debug_option
+def describe_command(mapping: str):
+    """Print the tables of MAPPING as Markdown: where their rows come from, keys, and joins."""
+    click.echo(describe(open_plan(mapping)))
 
 
 @cli.command()

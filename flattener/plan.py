@@ -71,6 +71,7 @@ class Table:
     name: str
     kind: str
     number: int
+    json_path: str  # where its rows come from in the document, e.g. $.participants[*]
     parent: Table | None = None
     columns: list[Column] = field(default_factory=list)
     inherited: int = 0  # the first `inherited` columns copy the parent's primary key
@@ -121,7 +122,7 @@ def open_plan(reference: str) -> Plan:
 
 def compile_plan(mapping: Mapping) -> Plan:
     builder = _Builder(mapping)
-    root = builder.table(mapping.root, ROOT, None)
+    root = builder.table(mapping.root, ROOT, None, "$")
     if mapping.envelope is not None and mapping.envelope in mapping.root.fields:
         raise mapping.error(("source", "envelope"), f"the envelope key {mapping.envelope!r} is also a field of the "
                                                     "root document, so a document could not be told from an envelope")
@@ -138,11 +139,11 @@ class _Builder:
     def error(self, path, message):
         return self.mapping.error(path, message)
 
-    def new_table(self, name: str, kind: str, parent: Table | None, path: tuple) -> Table:
+    def new_table(self, name: str, kind: str, parent: Table | None, path: tuple, json_path: str) -> Table:
         if name in self.origins:
             raise self.error(path, f"table name {name!r} is already used by {_yaml(self.origins[name])}")
         self.origins[name] = path
-        table = Table(name=name, kind=kind, number=len(self.tables), parent=parent)
+        table = Table(name=name, kind=kind, number=len(self.tables), json_path=json_path, parent=parent)
         self.tables.append(table)
         if parent is not None:
             for position in parent.primary_key:
@@ -166,21 +167,21 @@ class _Builder:
         table.columns.append(column)
         return len(table.columns) - 1
 
-    def table(self, spec: TableSpec, kind: str, parent: Table | None) -> Table:
-        table = self.new_table(spec.name, kind, parent, spec.path)
+    def table(self, spec: TableSpec, kind: str, parent: Table | None, json_path: str) -> Table:
+        table = self.new_table(spec.name, kind, parent, spec.path, json_path)
         if kind == ARRAY:
             name = spec.position or f"{spec.name}_ordinal"
             table.position = self.add_column(table, Column(name, Integer(32), nullable=False), spec.path)
-        deferred: list[tuple[Field, object]] = []
-        table.node = self.node(spec, table, "", deferred)
+        deferred: list[tuple[Field, object, str]] = []
+        table.node = self.node(spec, table, "", deferred, json_path)
         table.extras = self.add_column(table, Column(self.mapping.extras_column, Json()), spec.path)
         self.set_primary_key(table, spec)
         self.set_indexes(table, spec)
-        for child_field, child_spec in deferred:
-            child_field.table = self.child(child_spec, table)
+        for child_field, child_spec, child_path in deferred:
+            child_field.table = self.child(child_spec, table, child_path)
         return table
 
-    def node(self, spec: TableSpec, table: Table, prefix: str, deferred: list) -> ObjectNode:
+    def node(self, spec: TableSpec, table: Table, prefix: str, deferred: list, json_path: str) -> ObjectNode:
         node = ObjectNode(fields={}, reject_extras=spec.extras == "reject", keep_invalid=spec.invalid == "keep")
         for key, field_spec in spec.fields.items():
             if isinstance(field_spec, ScalarSpec):
@@ -192,11 +193,12 @@ class _Builder:
             elif isinstance(field_spec, ObjectSpec) and field_spec.table.name is None:
                 inner = field_spec.table
                 inner_prefix = prefix + (inner.prefix if inner.prefix is not None else snake_case(key) + "_")
-                node.fields[key] = Field(INLINE, key, node=self.node(inner, table, inner_prefix, deferred))
+                node.fields[key] = Field(INLINE, key, node=self.node(inner, table, inner_prefix, deferred,
+                                                                     f"{json_path}.{key}"))
                 table.indexes.extend(inner.indexes)
             else:
                 node.fields[key] = Field(CHILD, key)
-                deferred.append((node.fields[key], field_spec))
+                deferred.append((node.fields[key], field_spec, f"{json_path}.{key}"))
         return node
 
     def scalar(self, table: Table, key: str, spec, codec: Codec, prefix: str) -> Field:
@@ -244,12 +246,13 @@ class _Builder:
                                                               f"{table.name!r} (columns: {', '.join(sorted(names))})")
         table.indexes.extend((column.name,) for column in table.columns if column.index)
 
-    def child(self, spec, parent: Table) -> Table:
+    def child(self, spec, parent: Table, json_path: str) -> Table:
         if isinstance(spec, ArraySpec):
-            return self.table(spec.table, ARRAY, parent)
+            return self.table(spec.table, ARRAY, parent, json_path + "[*]")
         if isinstance(spec, ObjectSpec):
-            return self.table(spec.table, OBJECT, parent)
-        table = self.new_table(spec.table, LIST if isinstance(spec, ListSpec) else MAP, parent, spec.path)
+            return self.table(spec.table, OBJECT, parent, json_path)
+        kind, tail = (LIST, "[*]") if isinstance(spec, ListSpec) else (MAP, ".*")
+        table = self.new_table(spec.table, kind, parent, spec.path, json_path + tail)
         position = spec.position or f"{spec.table}_ordinal"
         table.position = self.add_column(table, Column(position, Integer(32), nullable=False), spec.path)
         if isinstance(spec, MapSpec):
@@ -266,3 +269,14 @@ class _Builder:
 
 def _yaml(path: tuple) -> str:
     return ".".join(str(part) for part in path)
+
+
+def describe(plan: Plan) -> str:
+    """The schema as a Markdown table: what each table holds, its key, and how it joins its parent."""
+    lines = ["| table | rows from | primary key | joins its parent on |", "|---|---|---|---|"]
+    for table in plan.tables:
+        names = table.column_names
+        key = ", ".join(names[i] for i in table.primary_key)
+        join = f"{table.parent.name} ({', '.join(names[: table.inherited])})" if table.parent else ""
+        lines.append(f"| {table.name} | `{table.json_path}` | {key} | {join} |")
+    return "\n".join(lines)

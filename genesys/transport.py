@@ -119,9 +119,11 @@ def api_message(response: requests.Response) -> str | None:
         return text[:300] or None
     if not isinstance(body, dict):
         return None
-    for name in ("message", "error_description", "description", "error"):
-        if body.get(name):
-            return str(body[name])[:500]
+    if body.get("message"):
+        return str(body["message"])[:500]
+    if body.get("error"):  # an OAuth error: its code, and its description when there is one
+        description = body.get("error_description") or body.get("description")
+        return (f"{body['error']}: {description}" if description else str(body["error"]))[:500]
     return None
 
 

@@ -6,7 +6,7 @@ prints the environment variables that point the `flatten genesys` commands at it
 """
 
 from .faults import Fault, Faults
-from .org import FakeOrg
+from .org import FakeOrg, query_variant
 from .server import ALL_PERMISSIONS, FakeGenesys, FakeOptions
 
-__all__ = ["ALL_PERMISSIONS", "FakeGenesys", "FakeOptions", "FakeOrg", "Fault", "Faults"]
+__all__ = ["ALL_PERMISSIONS", "FakeGenesys", "FakeOptions", "FakeOrg", "Fault", "Faults", "query_variant"]

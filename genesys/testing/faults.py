@@ -1,8 +1,9 @@
 """Faults a fake server injects: scripted ones for exact tests, random ones for soak tests.
 
 A fault is a status the server answers instead of the real response (429 with a Retry-After,
-502/503/504), `drop` (the connection closes without an answer) or `revoke` (the token in use
-stops being valid, so the call gets a 401). Scripted faults fire in order on the calls whose path
+502/503/504), `drop` (the connection closes without an answer), `revoke` (the token in use
+stops being valid, so the call gets a 401) or `stall` (the answer comes late, past a client's
+timeout). Scripted faults fire in order on the calls whose path
 starts with their prefix; random faults fire with a probability, in bursts, from a seeded RNG.
 """
 
@@ -13,7 +14,7 @@ import threading
 from collections import Counter, deque
 from dataclasses import dataclass
 
-KINDS = ("429", "502", "503", "504", "drop", "revoke")
+KINDS = ("429", "502", "503", "504", "drop", "revoke", "stall")
 
 
 @dataclass(frozen=True)

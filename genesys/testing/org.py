@@ -190,6 +190,12 @@ class FakeOrg:
                 "selfUri": f"/api/v2/routing/queues/{queue_id}"}
 
 
+def query_variant(conversation: dict) -> dict:
+    """A record as the details query returns it: participants carry no attributes (jobs return them)."""
+    return {**conversation, "participants": [{key: value for key, value in participant.items() if key != "attributes"}
+                                             for participant in conversation.get("participants", ())]}
+
+
 def _dimensions(conversation: dict, participant: dict, session: dict) -> dict:
     """The dimension values one session contributes to, for grouping and filtering."""
     queue_id = next((segment["queueId"] for segment in session.get("segments", ()) if segment.get("queueId")), None)

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from ..intervals import format_instant, parse_instant
 from .faults import Faults
 from .filters import compile_filters, compile_predicate
-from .org import FakeOrg
+from .org import FakeOrg, query_variant
 
 DETAIL = "analytics:conversationDetail:view"
 AGENT_DETAIL = "analytics:agentConversationDetail:view"
@@ -57,6 +57,7 @@ class FakeOptions:
     job_lifetime: float = 2 * 24 * 3600    # seconds from completion to EXPIRED
     job_page_size: int = 1000              # results per page when the client does not say
     lookup_page_size: int = 25
+    stall_seconds: float = 1.0             # how late a `stall` fault answers
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Traffic:
 
     calls: Counter = field(default_factory=Counter)           # by "METHOD /path-template"
     statuses: Counter = field(default_factory=Counter)
-    tokens_issued: int = 0
+    tokens_issued: list = field(default_factory=list)        # every access token handed out
     bodies: list = field(default_factory=list)                # (path, parsed JSON body) of POSTs
 
 
@@ -98,7 +99,7 @@ class FakeGenesys:
         self.tokens: dict[str, Token] = {}
         self.traffic = Traffic()
         self.lock = threading.RLock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self.httpd = _QuietServer(("127.0.0.1", port), _handler(self))
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None
 
@@ -145,6 +146,8 @@ class FakeGenesys:
                 return None
             if fault.kind == "revoke":
                 self.revoke_tokens()
+            elif fault.kind == "stall":
+                time.sleep(self.options.stall_seconds)
             elif fault.status == 429:
                 return 429, {"Retry-After": str(fault.retry_after)}, _error(
                     429, "too.many.requests.retry.after",
@@ -198,7 +201,7 @@ class FakeGenesys:
         value = secrets.token_urlsafe(32)
         with self.lock:
             self.tokens[value] = Token(value, time.monotonic() + options.token_lifetime)
-            self.traffic.tokens_issued += 1
+            self.traffic.tokens_issued.append(value)
         return 200, {}, {"access_token": value, "token_type": "bearer", "expires_in": options.token_lifetime}
 
     def _authenticate(self, headers) -> tuple[int, dict, dict] | None:
@@ -236,7 +239,7 @@ class FakeGenesys:
         page = matches[(number - 1) * size:number * size]
         response = {"totalHits": len(matches)}
         if page:  # past the end the key is absent, as the real API does
-            response = {"conversations": [_without_attributes(conversation) for conversation in page], **response}
+            response = {"conversations": [query_variant(conversation) for conversation in page], **response}
         return 200, {}, response
 
     def availability(self, **_):
@@ -378,6 +381,13 @@ class FakeGenesys:
     )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gave up (a timeout, a test's dropped connection) is not an error worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 class _BadRequest(Exception):
     pass
 
@@ -401,12 +411,6 @@ def _match(template: str, path: str) -> dict | None:
         elif want != have:
             return None
     return arguments
-
-
-def _without_attributes(conversation: dict) -> dict:
-    """The query API's variant of a record: participants carry no attributes."""
-    return {**conversation, "participants": [{key: value for key, value in participant.items() if key != "attributes"}
-                                             for participant in conversation.get("participants", ())]}
 
 
 def _handler(server: FakeGenesys):

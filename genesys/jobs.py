@@ -1,0 +1,175 @@
+"""Details jobs, the bulk export: check availability, submit, poll, read by cursor, resume.
+
+A job reads the datalake, which is complete only before `dataAvailabilityDate`; it matches
+conversations with *activity* during its interval and returns them with participant attributes.
+Its lifecycle is QUEUED, PENDING, then FULFILLED (read the results) or FAILED, CANCELLED,
+EXPIRED. Each job is recorded in `genesys_jobs` with the cursor of its next page, written in the
+same transaction as the page before it, so a run that stops half-way resumes from that cursor
+(or resubmits, if the job expired meanwhile: loading is idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .client import AVAILABILITY_PERMISSION, DETAIL_PERMISSION, GenesysClient
+from .errors import ApiError, GenesysError, JobFailed
+from .intervals import format_instant, format_interval, parse_instant
+from .loading import Sink
+from .state import JobRecord, State
+
+JOBS_PATH = "/api/v2/analytics/conversations/details/jobs"
+FINAL_FAILURES = ("FAILED", "CANCELLED", "EXPIRED")
+log = logging.getLogger("genesys.jobs")
+
+
+@dataclass
+class DetailsJobs:
+    client: GenesysClient
+    page_size: int | None = None              # results per page; None lets the API choose
+    poll_interval: float = 2.0                # first wait between polls; grows by half each poll
+    poll_max_interval: float = 30.0
+    timeout: float = 6 * 3600.0               # give up waiting for one job after this long
+    window: timedelta = timedelta(days=31)    # longest interval one job is given
+    query: dict = field(default_factory=dict)
+    purpose: str = "job"
+    clock: Callable[[], float] = time.monotonic
+
+    def availability(self) -> datetime:
+        body = self.client.get(JOBS_PATH + "/availability", permission=AVAILABILITY_PERMISSION)
+        return parse_instant(body["dataAvailabilityDate"])
+
+    def check_available(self, start: datetime, end: datetime) -> str | None:
+        """Refuse an interval the datalake does not hold yet; a warning when only its end is too recent."""
+        available = self.availability()
+        if start >= available:
+            raise GenesysError(f"the analytics datalake holds data up to {format_instant(available)} "
+                               f"(dataAvailabilityDate), and {format_interval(start, end)} starts after that: "
+                               "use `flatten genesys details` (or `sync`) for recent conversations")
+        if end > available:
+            return (f"the datalake is complete only up to {format_instant(available)}: conversations after that may "
+                    "be missing from this export; `flatten genesys details` or `sync` reads them")
+        return None
+
+    @property
+    def query_hash(self) -> str:
+        """Tells one export's query from another's, whatever its interval."""
+        text = json.dumps({"purpose": self.purpose, "query": self.query, "pageSize": self.page_size}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def export(self, start: datetime, end: datetime, sink: Sink,
+               after: Callable[[State, datetime], None] | None = None) -> datetime:
+        """Load every conversation of [start, end) through jobs of at most `window` each.
+
+        Returns the end of what was covered: `end`, or later if a resumed job reached further.
+        `after(state, end)` records progress in the transaction of each job's last page."""
+        cursor = start
+        while cursor < end:
+            cursor = self.export_window(cursor, min(cursor + self.window, end), sink, after).interval_end
+        return cursor
+
+    def export_window(self, start: datetime, end: datetime, sink: Sink,
+                      after: Callable[[State, datetime], None] | None = None) -> JobRecord:
+        """One job: resume the unread one a previous run left for this query and start, or submit one."""
+        record = sink.state.unfinished_job(self.purpose, self.query_hash, start)
+        if record is not None:
+            log.info("resuming job %s for %s at page %d", record.job_id,
+                     format_interval(record.interval_start, record.interval_end), record.pages + 1)
+            if not self._still_readable(record):
+                record.state = "abandoned"
+                sink.checkpoint(lambda state: state.update_job(record), force=True)
+                record = None
+        if record is None:
+            job_id = self.submit(start, end)
+            record = sink.state.add_job(job_id, self.purpose, self.query_hash, start, end)
+            sink.checkpoint(force=True)
+            self.wait(job_id)
+        sink.seen.clear()
+        source = f"job {record.job_id}"
+        while True:
+            page = self.results(record.job_id, record.cursor)
+            for conversation in page.get("conversations") or ():
+                sink.add(conversation, source=f"{source} page {record.pages + 1}")
+            sink.seen.age()
+            record.pages += 1
+            record.cursor = page.get("cursor")
+            record.conversations += len(page.get("conversations") or ())
+            if record.cursor:
+                record.state = "reading"
+                sink.checkpoint(lambda state: state.update_job(record))
+                continue
+            record.state = "loaded"
+
+            def finish(state: State) -> None:
+                state.update_job(record)
+                if after is not None:
+                    after(state, record.interval_end)
+
+            sink.checkpoint(finish, force=True)
+            break
+        self.delete(record.job_id)
+        return record
+
+    def submit(self, start: datetime, end: datetime) -> str:
+        body = {"order": "asc", "orderBy": "conversationStart", **self.query, "interval": format_interval(start, end)}
+        return self.client.post(JOBS_PATH, body, permission=DETAIL_PERMISSION)["jobId"]
+
+    def status(self, job_id: str) -> dict:
+        return self.client.get(f"{JOBS_PATH}/{job_id}", permission=DETAIL_PERMISSION)
+
+    def wait(self, job_id: str) -> dict:
+        """Poll until FULFILLED, with growing pauses; raise JobFailed on FAILED, CANCELLED, EXPIRED or timeout."""
+        started, pause = self.clock(), self.poll_interval
+        while True:
+            status = self.status(job_id)
+            state = status.get("state")
+            if state == "FULFILLED":
+                return status
+            if state in FINAL_FAILURES:
+                reason = status.get("errorMessage") or {
+                    "CANCELLED": "it was cancelled", "EXPIRED": "its results expired before they were read",
+                    "FAILED": "no reason given"}[state]
+                raise JobFailed(f"details job {job_id} ended {state}: {reason}", state=state)
+            if self.clock() - started + pause > self.timeout:
+                raise JobFailed(f"details job {job_id} is still {state} after {self.timeout:.0f} s: it was left "
+                                "running; run the same command again to pick it up", state=state)
+            log.debug("job %s is %s; next poll in %.1f s", job_id, state, pause)
+            self.client.sleep(pause)
+            pause = min(self.poll_max_interval, pause * 1.5)
+
+    def results(self, job_id: str, cursor: str | None) -> dict:
+        params = {}
+        if cursor:
+            params["cursor"] = cursor
+        if self.page_size:
+            params["pageSize"] = self.page_size
+        return self.client.get(f"{JOBS_PATH}/{job_id}/results", params, permission=DETAIL_PERMISSION)
+
+    def delete(self, job_id: str) -> None:
+        """Free the job on the server once read; a failure here costs nothing but a log line."""
+        try:
+            self.client.delete(f"{JOBS_PATH}/{job_id}", permission=DETAIL_PERMISSION)
+        except ApiError as error:
+            log.info("could not delete job %s: %s", job_id, error)
+
+    def _still_readable(self, record: JobRecord) -> bool:
+        """Wait for a recorded job to finish; False if it is gone, failed or expired (so resubmit)."""
+        try:
+            self.wait(record.job_id)
+        except JobFailed as error:
+            if error.state is None or error.state not in FINAL_FAILURES:
+                raise
+            log.warning("job %s %s: submitting it again", record.job_id, error.state)
+            return False
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            log.warning("job %s is gone: submitting it again", record.job_id)
+            return False
+        return True

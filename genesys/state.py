@@ -1,0 +1,153 @@
+"""What the Genesys commands remember between runs, in the user's own database beside the data.
+
+- `genesys_sync_state`: per stream, the watermark: everything that started before it is loaded.
+- `genesys_jobs`: each details job, its interval and query, and the cursor of the next page to
+  read, so an interrupted export resumes where it stopped.
+- `genesys_runs`: one row per command run: what it did, how it ended, what it cost.
+
+Progress is written through the session's connection, in the same transaction as the batch of
+conversations it describes: a crash can lose work, never record work that was not stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+Timestamp = sa.DateTime(timezone=True)
+
+sync_state = sa.Table(
+    "genesys_sync_state", metadata,
+    sa.Column("stream", sa.String(100), primary_key=True),
+    sa.Column("watermark", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+jobs = sa.Table(
+    "genesys_jobs", metadata,
+    sa.Column("job_id", sa.String(100), primary_key=True),
+    sa.Column("purpose", sa.String(20), nullable=False),      # job | sync
+    sa.Column("query_hash", sa.String(64), nullable=False),   # the query besides its interval
+    sa.Column("interval_start", Timestamp, nullable=False),
+    sa.Column("interval_end", Timestamp, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),        # submitted | reading | loaded | abandoned
+    sa.Column("cursor", sa.Text),                             # the next page's cursor; NULL: from the start
+    sa.Column("pages", sa.Integer, nullable=False, default=0),
+    sa.Column("conversations", sa.Integer, nullable=False, default=0),
+    sa.Column("submitted_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+runs = sa.Table(
+    "genesys_runs", metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("command", sa.String(20), nullable=False),
+    sa.Column("arguments", sa.Text, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("status", sa.String(20), nullable=False),       # running | succeeded | failed
+    sa.Column("documents", sa.Integer),
+    sa.Column("requests", sa.Integer),
+    sa.Column("error", sa.Text),
+)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back naive: they were written in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+@dataclass
+class JobRecord:
+    job_id: str
+    purpose: str
+    query_hash: str
+    interval_start: datetime
+    interval_end: datetime
+    state: str
+    cursor: str | None
+    pages: int
+    conversations: int
+
+
+class State:
+    """The state tables, read and written through one connection (one transaction at a time)."""
+
+    def __init__(self, connection: sa.Connection):
+        self.connection = connection
+
+    def create(self) -> None:
+        metadata.create_all(self.connection, checkfirst=True)
+
+    # -- watermark ------------------------------------------------------------------------------
+
+    def watermark(self, stream: str) -> datetime | None:
+        value = self.connection.execute(sa.select(sync_state.c.watermark)
+                                        .where(sync_state.c.stream == stream)).scalar_one_or_none()
+        return utc(value)
+
+    def set_watermark(self, stream: str, instant: datetime) -> None:
+        values = {"watermark": instant, "updated_at": now()}
+        updated = self.connection.execute(sa.update(sync_state).where(sync_state.c.stream == stream).values(values))
+        if updated.rowcount == 0:
+            self.connection.execute(sa.insert(sync_state).values(stream=stream, **values))
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def unfinished_job(self, purpose: str, query_hash: str, start: datetime) -> JobRecord | None:
+        """The job a previous run left unread for this query and interval start, if any."""
+        row = self.connection.execute(
+            sa.select(jobs).where(jobs.c.purpose == purpose, jobs.c.query_hash == query_hash,
+                                  jobs.c.interval_start == start, jobs.c.state.in_(("submitted", "reading")))
+            .order_by(jobs.c.submitted_at.desc()).limit(1)).mappings().first()
+        return None if row is None else _job_record(row)
+
+    def add_job(self, job_id: str, purpose: str, query_hash: str, start: datetime, end: datetime) -> JobRecord:
+        self.connection.execute(sa.insert(jobs).values(
+            job_id=job_id, purpose=purpose, query_hash=query_hash, interval_start=start, interval_end=end,
+            state="submitted", cursor=None, pages=0, conversations=0, submitted_at=now(), updated_at=now()))
+        return JobRecord(job_id, purpose, query_hash, start, end, "submitted", None, 0, 0)
+
+    def update_job(self, record: JobRecord) -> None:
+        self.connection.execute(sa.update(jobs).where(jobs.c.job_id == record.job_id).values(
+            state=record.state, cursor=record.cursor, pages=record.pages, conversations=record.conversations,
+            updated_at=now()))
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def start_run(self, command: str, arguments: str) -> int:
+        result = self.connection.execute(sa.insert(runs).values(
+            command=command, arguments=arguments, started_at=now(), status="running"))
+        return result.inserted_primary_key[0]
+
+    def finish_run(self, run_id: int, status: str, documents: int, requests: int, error: str | None = None) -> None:
+        self.connection.execute(sa.update(runs).where(runs.c.run_id == run_id).values(
+            finished_at=now(), status=status, documents=documents, requests=requests, error=error))
+
+    def recent_runs(self, limit: int = 10) -> list[dict]:
+        rows = self.connection.execute(sa.select(runs).order_by(runs.c.run_id.desc()).limit(limit)).mappings()
+        return [dict(row) for row in rows]
+
+    def all_watermarks(self) -> dict[str, datetime]:
+        rows = self.connection.execute(sa.select(sync_state.c.stream, sync_state.c.watermark))
+        return {stream: utc(watermark) for stream, watermark in rows}
+
+    def open_jobs(self) -> list[JobRecord]:
+        rows = self.connection.execute(sa.select(jobs).where(jobs.c.state.in_(("submitted", "reading")))
+                                       .order_by(jobs.c.submitted_at)).mappings()
+        return [_job_record(row) for row in rows]
+
+
+def _job_record(row) -> JobRecord:
+    record = JobRecord(**{name: row[name] for name in JobRecord.__dataclass_fields__})
+    record.interval_start, record.interval_end = utc(record.interval_start), utc(record.interval_end)
+    return record

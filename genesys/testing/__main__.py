@@ -1,0 +1,46 @@
+"""Serve a fake Genesys Cloud org on 127.0.0.1, to try `flatten genesys` without an org.
+
+    python -m genesys.testing --conversations 2000 --port 8089
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import timedelta
+
+from ..intervals import format_instant, parse_instant
+from . import FakeGenesys, FakeOrg, Faults
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m genesys.testing", description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=2000)
+    parser.add_argument("--start", default="2024-05-01", help="when the first conversation starts (UTC)")
+    parser.add_argument("--spacing", type=float, default=120.0, help="seconds between conversation starts")
+    parser.add_argument("--available", help="the datalake's dataAvailabilityDate (default: 2 hours ago)")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of API calls answered by a fault")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0)
+    arguments = parser.parse_args()
+    org = FakeOrg.generate(arguments.conversations, arguments.seed, parse_instant(arguments.start),
+                           timedelta(seconds=arguments.spacing),
+                           parse_instant(arguments.available) if arguments.available else None)
+    with FakeGenesys(org, faults=Faults(arguments.fault_rate, seed=arguments.seed), port=arguments.port) as server:
+        conversations = org.all()
+        print(f"fake Genesys Cloud at {server.url}: {len(org)} conversations from "
+              f"{conversations[0]['conversationStart']} to {conversations[-1]['conversationStart']}"
+              if conversations else f"fake Genesys Cloud at {server.url}: no conversations")
+        for name, value in server.environment().items():
+            print(f"export {name}={value}")
+        if org.data_availability:
+            print(f"data availability date: {format_instant(org.data_availability)}")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Settings: regions in three spellings, .env files, overrides, and a secret that never shows."""
+
+import pytest
+
+from genesys.config import Secret, Settings, read_dotenv
+from genesys.errors import ConfigurationError
+from genesys.regions import region_domain
+
+CREDENTIALS = {"GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s3cret"}
+
+
+@pytest.mark.parametrize("region", ["mypurecloud.ie", "eu-west-1", "eu_west_1", "EU_WEST_1", "api.mypurecloud.ie",
+                                    "https://api.mypurecloud.ie/"])
+def test_a_region_in_any_spelling_means_its_hosts(region):
+    settings = Settings.from_environment({**CREDENTIALS, "GENESYS_REGION": region}, env_file=None)
+    assert settings.api_url == "https://api.mypurecloud.ie"
+    assert settings.login_url == "https://login.mypurecloud.ie"
+
+
+def test_every_sdk_region_has_an_aws_spelling():
+    assert region_domain("ap-southeast-2") == "mypurecloud.com.au"
+    assert region_domain("us_east_1") == "mypurecloud.com"
+    assert region_domain("new1.pure.cloud") == "new1.pure.cloud"  # a region newer than this table still works
+
+
+def test_an_unknown_region_lists_the_known_ones():
+    with pytest.raises(ConfigurationError, match="unknown Genesys Cloud region 'mars'.*mypurecloud.ie"):
+        region_domain("mars")
+
+
+def test_missing_credentials_are_named():
+    with pytest.raises(ConfigurationError, match="GENESYS_CLIENT_SECRET and GENESYS_REGION not set"):
+        Settings.from_environment({"GENESYS_CLIENT_ID": "id"}, env_file=None)
+
+
+def test_url_overrides_win_and_login_follows_the_api_host():
+    settings = Settings.from_environment({**CREDENTIALS, "GENESYS_REGION": "eu-west-1",
+                                          "GENESYS_API_URL": "https://api.proxy.example/"}, env_file=None)
+    assert settings.api_url == "https://api.proxy.example"
+    assert settings.login_url == "https://login.mypurecloud.ie"
+    settings = Settings.from_environment({**CREDENTIALS, "GENESYS_API_URL": "https://api.proxy.example"},
+                                         env_file=None)
+    assert settings.login_url == "https://login.proxy.example"
+
+
+def test_a_dotenv_file_fills_in_what_the_environment_does_not_set(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text('# my org\nexport GENESYS_CLIENT_ID=from-file\nGENESYS_CLIENT_SECRET="quoted # not a comment"\n'
+                        "GENESYS_REGION=mypurecloud.de  # Frankfurt\n\nGENESYS_MAX_RETRY_AFTER=60\n")
+    settings = Settings.from_environment({"GENESYS_CLIENT_ID": "from-environment"}, env_file=env_file)
+    assert settings.client_id == "from-environment"
+    assert settings.client_secret.reveal() == "quoted # not a comment"
+    assert settings.api_url == "https://api.mypurecloud.de"
+    assert settings.max_retry_after == 60.0
+
+
+def test_a_malformed_dotenv_line_is_reported_with_its_number(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("GENESYS_CLIENT_ID=x\nthis is not a setting\n")
+    with pytest.raises(ConfigurationError, match=r"\.env:2: not a KEY=value line"):
+        read_dotenv(env_file)
+
+
+def test_a_numeric_setting_must_be_a_number():
+    with pytest.raises(ConfigurationError, match="GENESYS_MAX_RETRIES='many' is not a number"):
+        Settings.from_environment({**CREDENTIALS, "GENESYS_REGION": "eu-west-1", "GENESYS_MAX_RETRIES": "many"},
+                                  env_file=None)
+
+
+def test_the_secret_never_shows_in_text():
+    settings = Settings.from_environment({**CREDENTIALS, "GENESYS_REGION": "eu-west-1"}, env_file=None)
+    for text in (repr(settings), str(settings), f"{settings.client_secret}", repr([settings.client_secret])):
+        assert "s3cret" not in text
+    assert settings.client_secret == Secret("s3cret")

@@ -77,8 +77,22 @@ class JsonStream:
     # -- the buffer -------------------------------------------------------------------------
 
     def _more(self) -> bool:
-        """Read the next chunk, dropping what was consumed. False at the end of the input."""
+        """Append the next chunk, dropping what was consumed. False, with the buffer untouched, at the
+        end of the input (callers may hold offsets into it)."""
         if self.eof:
+            return False
+        try:
+            while True:  # a read may end inside a multi-byte character and decode to nothing yet
+                data = self.binary.read(max(self.chunk_size, len(self.text) - self.pos))
+                text = self.utf8.decode(data, final=not data)
+                if text or not data:
+                    break
+        except UnicodeDecodeError as error:
+            raise self._error(len(self.text), f"not UTF-8 text ({error.reason})") from None
+        except (OSError, EOFError) as error:
+            raise self._error(len(self.text), f"cannot read: {error}") from None
+        self.eof = not data
+        if not text:
             return False
         keep = self.pos if self.hold is None else self.hold
         if keep:
@@ -90,15 +104,8 @@ class JsonStream:
             self.line_pos -= keep
             if self.hold is not None:
                 self.hold -= keep
-        try:
-            data = self.binary.read(max(self.chunk_size, len(self.text)))
-            self.text += self.utf8.decode(data, final=not data)
-        except UnicodeDecodeError as error:
-            raise self._error(len(self.text), f"not UTF-8 text ({error.reason})") from None
-        except (OSError, EOFError) as error:
-            raise self._error(len(self.text), f"cannot read: {error}") from None
-        self.eof = not data
-        return bool(data)
+        self.text += text
+        return True
 
     def _count_lines(self, pos: int) -> None:
         if pos > self.line_pos:
@@ -139,8 +146,8 @@ class JsonStream:
                 raise self._error(self.pos, f"malformed JSON: {error}") from None
             except RecursionError:
                 raise self._error(self.pos, "malformed JSON: nested too deeply") from None
-            if end == len(self.text) and self._more():
-                continue  # a number at the end of the buffer may go on in the next chunk
+            if end > len(self.text) - _SLACK and self._more():
+                continue  # a number near the end of the buffer ("0." of "0.5") may go on in the next chunk
             self.pos = end
             return value
 

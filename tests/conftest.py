@@ -22,8 +22,10 @@ SAMPLES = ROOT / "samples"
 TEST_MAPPINGS = Path(__file__).resolve().parent / "mappings"
 POSTGRES_URL = os.environ.get("FLATTEN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
-settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+# Documents are deliberately rich (every field drawn), so big inputs are expected, not a smell.
+_CHECKS_OFF = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("default", deadline=None, suppress_health_check=_CHECKS_OFF)
+settings.register_profile("ci", deadline=None, suppress_health_check=_CHECKS_OFF, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

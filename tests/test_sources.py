@@ -48,6 +48,21 @@ def test_a_bare_document_is_one_record(document, chunk_size):
     assert strictly_equal(read(json.dumps(document, indent=2), chunk_size=chunk_size), [document])
 
 
+def test_numbers_split_by_a_chunk_boundary_are_read_whole():
+    """A chunk ending in "0." once made the reader take 0 for 0.25 (found by Hypothesis)."""
+    text = '{"total": 10.25e-3, "items": [{"a": 1}, 2.5e10, -7], "next": -12.5}'
+    for chunk_size in range(1, len(text) + 1):
+        stream = JsonStream(io.BytesIO(text.encode()), "t", "items", chunk_size)
+        assert [record.document for record in stream.records()] == [{"a": 1}, 2.5e10, -7], chunk_size
+
+
+def test_multibyte_characters_split_by_a_chunk_boundary_are_read_whole():
+    text = '[{"name": "Zoë 🎧 日本"}, {"name": "ü"}]'
+    for chunk_size in range(1, 12):
+        stream = JsonStream(io.BytesIO(text.encode()), "t", None, chunk_size)
+        assert [record.document for record in stream.records()] == json.loads(text), chunk_size
+
+
 def test_records_know_their_number_and_line():
     text = '{"a": 1}\n\n{"a": 2}\n{"a":\n 3}\n'
     stream = JsonStream(io.BytesIO(text.encode()), "t", None, 4)

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +99,7 @@ class FakeGenesys:
         self.jobs: dict[str, Job] = {}
         self.tokens: dict[str, Token] = {}
         self.traffic = Traffic()
+        self.hooks: list[tuple[str, Callable]] = []
         self.lock = threading.RLock()
         self.httpd = _QuietServer(("127.0.0.1", port), _handler(self))
         self.httpd.daemon_threads = True
@@ -114,7 +116,7 @@ class FakeGenesys:
                 "GENESYS_API_URL": self.url, "GENESYS_LOGIN_URL": self.url}
 
     def start(self) -> FakeGenesys:
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="fake-genesys", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="fake-genesys", daemon=True)
         self.thread.start()
         return self
 
@@ -129,6 +131,11 @@ class FakeGenesys:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+    def on(self, route: str, hook: Callable[[dict | None, dict], None]) -> None:
+        """Call hook(payload, query) before each call to `route` ("POST /api/v2/..."; templates as in
+        `routes`): for a test that changes the org between two calls, as a live org does."""
+        self.hooks.append((route, hook))
 
     def revoke_tokens(self) -> None:
         with self.lock:
@@ -174,6 +181,9 @@ class FakeGenesys:
                 continue
             with self.lock:
                 self.traffic.calls[f"{method} {template}"] += 1
+            for route, hook in self.hooks:
+                if route == f"{method} {template}":
+                    hook(payload, query)
             if needs and not needs & self.options.permissions:
                 names = " or ".join(sorted(needs))
                 return 403, {}, _error(403, "missing.any.permissions",

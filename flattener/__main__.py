@@ -1,0 +1,5 @@
+"""`python -m flattener` is the `flatten` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""The flatten command as a user meets it: outputs, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from flattener.cli import cli
+
+from .conftest import SAMPLES, TEST_MAPPINGS
+
+CONVERSATION1 = str(SAMPLES / "blueprint" / "conversation1.json")
+CONVERSATION2 = str(SAMPLES / "blueprint" / "conversation2.json")
+ID1 = "1bc96a39-6725-40c4-9345-db72aa67b8c6"
+EXAMPLES = str(SAMPLES / "genesys" / "details-query-response.json")
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def db(database_url, monkeypatch):
+    monkeypatch.setenv("FLATTEN_DB", database_url)
+    return database_url
+
+
+def test_load_reconstruct_verify(db):
+    result = run("load", CONVERSATION1, EXAMPLES)
+    assert result.exit_code == 0, result.output
+    assert "loaded 3 documents" in result.stderr
+    one = run("reconstruct", ID1)
+    assert one.exit_code == 0 and json.loads(one.stdout) == json.loads(open(CONVERSATION1).read())
+    assert one.stdout.startswith("{\n  ")  # one document: indented
+    ids = [conversation["conversationId"] for conversation in json.load(open(EXAMPLES))["conversations"]]
+    several = run("reconstruct", ID1, *ids)
+    assert [json.loads(line)["conversationId"] for line in several.stdout.splitlines()] == [ID1, *ids]
+    everything = run("reconstruct", "--all")
+    assert sorted(json.loads(line)["conversationId"] for line in everything.stdout.splitlines()) == sorted([ID1, *ids])
+    verified = run("verify", CONVERSATION1, EXAMPLES)
+    assert verified.exit_code == 0 and "verified 3 documents: 3 identical, 0 different" in verified.stderr
+
+
+def test_verify_prints_the_paths_that_differ(db, tmp_path):
+    run("load", CONVERSATION1)
+    changed = json.loads(open(CONVERSATION1).read())
+    changed["participants"][0]["sessions"][0]["metrics"][0]["value"] = 1.0  # same number, another JSON type
+    changed["participants"][1]["sessions"][0]["segments"] = []
+    changed["newField"] = True
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(changed))
+    result = run("verify", str(path))
+    assert result.exit_code == 1
+    assert "$.participants[0].sessions[0].metrics[0].value: expected the number 1.0, got the number 1" in result.stdout
+    assert "$.participants[1].sessions[0].segments: expected 0 items, got 1" in result.stdout
+    assert "$.newField: missing (expected true)" in result.stdout
+    assert "1 different" in result.stderr
+
+
+def test_reading_standard_input(db):
+    result = run("load", "-", input=open(CONVERSATION1).read())
+    assert result.exit_code == 0 and "loaded 1 documents" in result.stderr
+
+
+def test_a_bad_document_is_one_line_exit_1_and_writes_nothing(db):
+    result = run("load", CONVERSATION1, CONVERSATION2)
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {CONVERSATION2}: record 1, line 1: $.participants[0].sessions[0].segments[0]."
+                             "segmentStart: '2021-04-2T15:30:51.418Z' is not an ISO-8601 timestamp (expected the "
+                             "form 2021-04-01T12:27:53.386Z)\n")
+    assert run("reconstruct", ID1).exit_code == 1  # conversation1, in the same load, was not written
+
+
+def test_debug_shows_the_traceback(db):
+    with pytest.raises(Exception, match="is not an ISO-8601 timestamp"):
+        CliRunner().invoke(cli, ["load", CONVERSATION2, "--debug"], catch_exceptions=False)
+
+
+def test_missing_ids_exit_1(db):
+    run("load", CONVERSATION1)
+    result = run("reconstruct", ID1, "nope")
+    assert result.exit_code == 1 and "error: not in the database: nope" in result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["conversationId"] == ID1
+
+
+def test_usage_errors_exit_2():
+    assert run("reconstruct").exit_code == 2  # neither ids nor --all
+    assert run("load").exit_code == 2
+    assert run("load", "x.json", "--batch-size", "0").exit_code == 2
+
+
+def test_a_bad_mapping_fails_before_any_database_is_touched(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("root:\n  table: t\n  key: id\n  fields:\n    id: strng\n")
+    result = run("load", CONVERSATION1, "-m", str(bad), "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {bad}:5: root.fields.id: 'strng' is not one of")
+    assert "connect" not in result.stderr
+
+
+def test_unknown_mapping_names_list_the_bundled_ones():
+    result = run("generate-ddl", "nonesuch")
+    assert result.exit_code == 2
+    assert "no such mapping file, and not a bundled mapping name (bundled: " in result.stderr
+    assert "blueprint" in result.stderr and "conversation" in result.stderr
+
+
+def test_an_unreachable_database_is_one_line(tmp_path):
+    result = run("load", CONVERSATION1, "-m", "blueprint", "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/none: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_json_names_file_and_line(db, tmp_path):
+    path = tmp_path / "broken.ndjson"
+    path.write_text(open(CONVERSATION1).read().replace("\n", " ") + "\n{\"conversationId\": \"x\",}\n")
+    result = run("load", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {path}: record 2, line 2, column 24: malformed JSON: Expecting property name "
+                             "enclosed in double quotes\n")
+
+
+def test_generate_ddl_is_deterministic():
+    first = run("generate-ddl", str(TEST_MAPPINGS / "everything.yaml"), "--dialect", "sqlite")
+    assert first.exit_code == 0 and first.stdout == run("generate-ddl", str(TEST_MAPPINGS / "everything.yaml"),
+                                                        "--dialect", "sqlite").stdout
+    assert first.stdout.count("CREATE TABLE") == 12
+
+
+def test_the_installed_command_runs(tmp_path):
+    """The console script and `python -m flattener` are the same command, with real exit codes."""
+    result = subprocess.run([sys.executable, "-m", "flattener", "load", CONVERSATION2, "--db",
+                             f"sqlite:///{tmp_path / 'x.db'}"], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr

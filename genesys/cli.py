@@ -185,7 +185,9 @@ job_options = [
     click.option("--job-window", "job_window", callback=_duration, default="31d", show_default=True,
                  help="The longest interval one job is given; longer intervals run several jobs in turn."),
     click.option("--poll-interval", type=click.FloatRange(0.0, min_open=True), default=2.0, show_default=True,
-                 help="Seconds before the first status poll; the pause grows by half each poll, up to 30 s."),
+                 envvar="GENESYS_POLL_INTERVAL",
+                 help="Seconds before the first status poll; the pause grows by half each poll, up to 30 s. "
+                      "Env: GENESYS_POLL_INTERVAL."),
     click.option("--timeout", callback=_duration, default="6h", show_default=True,
                  help="Give up waiting for one job after this long (it is resumed by the next run)."),
 ]

@@ -426,6 +426,7 @@ def _match(template: str, path: str) -> dict | None:
 def _handler(server: FakeGenesys):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes: no delayed-ACK stalls
 
         def _serve(self):
             length = int(self.headers.get("Content-Length") or 0)

@@ -1,0 +1,84 @@
+"""The README's commands, run as written against the fake Genesys Cloud; secrets that never show."""
+
+import logging
+import re
+import shlex
+
+from click.testing import CliRunner
+
+from flattener.cli import cli
+from genesys.testing import FakeOptions, Faults
+
+from .conftest import FAST, ROOT, run_cli, stored
+
+README_DB = "postgresql://localhost/genesys"
+
+
+def readme_commands() -> tuple[dict[str, str], list[list[str]]]:
+    """The variables the README exports and the `flatten` commands it runs, from its genesys section."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("<!-- genesys -->"):text.index("<!-- /genesys -->")]
+    [block] = re.findall(r"```sh\n(.*?)```", section, re.S)
+    variables, commands = {}, []
+    for line in block.strip().splitlines():
+        words = shlex.split(line)
+        if words[0] == "export":
+            variables.update(word.split("=", 1) for word in words[1:])
+        else:
+            assert words[0] == "flatten", line
+            commands.append(words[1:])
+    return variables, commands
+
+
+def test_the_readme_commands_run_against_the_fake_org(serve, small_org, database_url):
+    variables, commands = readme_commands()
+    assert set(variables) == {"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_REGION"}
+    assert {command[1] for command in commands} >= {"details", "job", "sync", "users", "queues", "aggregates"}
+    server = serve(small_org)
+    # the region stays as written; GENESYS_API_URL and GENESYS_LOGIN_URL send the traffic to 127.0.0.1
+    environment = {**variables, **server.environment(), **FAST, "GENESYS_POLL_INTERVAL": "0.01"}
+    outputs = []
+    for command in commands:
+        arguments = [database_url if word == README_DB else word for word in command]
+        result = CliRunner().invoke(cli, arguments, env=environment, catch_exceptions=False)
+        assert result.exit_code == 0, f"flatten {shlex.join(command)}:\n{result.output}"
+        outputs.append(result.output)
+    assert "loaded 300 conversations" in outputs[0]
+    assert len(stored(database_url)) == 300
+    assert len(stored(database_url, "users")) == 40 and len(stored(database_url, "queues")) == 8
+    assert len(stored(database_url, "aggregates")) > 0
+    assert "watermark conversations:" in outputs[-1]
+
+
+def test_secrets_and_tokens_never_show(serve, small_org, sqlite_url, caplog):
+    server = serve(small_org, FakeOptions(client_secret="sup3r-s3cret-value", token_max_calls=2),
+                   Faults().add("503").add("429", retry_after=1).add("revoke"))
+    caplog.set_level(logging.DEBUG)  # every logger, urllib3's too
+    results = [run_cli(server, "-vv", "details", "--interval", "2024-05-01/2024-05-03", "--debug", "--db", sqlite_url),
+               run_cli(server, "-vv", "users", "--db", sqlite_url)]
+    server.options.client_secret = "another-one"  # the credentials are now refused
+    results.append(run_cli(server, "-vv", "queues", "--db", sqlite_url,
+                           env={"GENESYS_CLIENT_SECRET": "sup3r-s3cret-value"}))
+    assert [result.exit_code for result in results] == [0, 0, 1]
+    assert "refused the client credentials" in results[-1].output
+    shown = "\n".join(result.output for result in results) + caplog.text
+    assert "503" in shown and "retrying" in shown  # the logs do talk
+    assert len(server.traffic.tokens_issued) > 3
+    for secret in ["sup3r-s3cret-value", *server.traffic.tokens_issued]:
+        assert secret not in shown
+
+
+def test_missing_credentials_are_a_usage_error(sqlite_url):
+    result = CliRunner().invoke(cli, ["genesys", "--env-file", "/nonexistent", "users", "--db", sqlite_url],
+                                env={"GENESYS_CLIENT_ID": None, "GENESYS_CLIENT_SECRET": None, "GENESYS_REGION": None,
+                                     "GENESYS_API_URL": None})
+    assert result.exit_code == 2
+    assert "GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET and GENESYS_REGION not set" in result.output
+
+
+def test_bad_options_are_explained(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    result = run_cli(server, "details", "--interval", "2024-05-08/2024-05-01", "--db", sqlite_url)
+    assert result.exit_code == 2 and "the end must come after the start" in result.output
+    result = run_cli(server, "sync", "--lookback", "a while", "--db", sqlite_url)
+    assert result.exit_code == 2 and "is not a duration" in result.output

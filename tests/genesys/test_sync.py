@@ -1,0 +1,119 @@
+"""flatten genesys sync: watermark, look-back, jobs for the datalake's past and the query for the rest."""
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from tests.conftest import table_contents
+from flattener import Store, open_plan
+from flattener.compare import differences
+from genesys.testing import FakeOrg, query_variant
+
+from .conftest import MAPPING, START, run_cli, stored
+
+SUBMIT = "POST /api/v2/analytics/conversations/details/jobs"
+QUERY = "POST /api/v2/analytics/conversations/details/query"
+SYNC = ("sync", "--poll-interval", "0.01")
+
+
+def watermark(url):
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(sa.text("SELECT watermark FROM genesys_sync_state")).scalar_one()
+    engine.dispose()
+    return value
+
+
+def contents(url):
+    store = Store(open_plan(MAPPING), url)
+    try:
+        return table_contents(store)
+    finally:
+        store.dispose()
+
+
+def test_the_first_sync_needs_a_start(serve, small_org, sqlite_url):
+    result = run_cli(serve(small_org), *SYNC, "--db", sqlite_url)
+    assert result.exit_code == 1 and "never been synced" in result.output and "--since" in result.output
+
+
+def test_old_data_through_jobs_and_new_through_the_query(serve, database_url):
+    org = FakeOrg.generate(400, seed=11, start=START, spacing=timedelta(minutes=15),
+                           data_availability=datetime(2024, 5, 3, 6, tzinfo=timezone.utc))
+    server = serve(org)
+    result = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-06", "--db", database_url)
+    assert result.exit_code == 0, result.output
+    assert "jobs until 2024-05-03T06:00:00.000Z, then the details query" in result.output
+    assert server.traffic.calls[SUBMIT] == 1 and server.traffic.calls[QUERY] >= 3
+    documents = stored(database_url)
+    assert len(documents) == 400
+    for conversation in org.all():
+        expected = conversation if conversation["conversationStart"] < "2024-05-03T06" else query_variant(conversation)
+        assert list(differences(expected, documents[(conversation["conversationId"],)])) == []
+
+
+def test_a_second_sync_changes_nothing_that_did_not_change(serve, small_org, database_url):
+    server = serve(small_org)
+    first = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-03T12:00:00Z", "--no-jobs",
+                    "--db", database_url)
+    assert first.exit_code == 0, first.output
+    before = contents(database_url)
+    second = run_cli(server, *SYNC, "--until", "2024-05-03T13:00:00Z", "--no-jobs", "--lookback", "2d",
+                     "--db", database_url)
+    assert second.exit_code == 0, second.output
+    assert "synced 2024-05-01T12:00:00.000Z/2024-05-03T13:00:00.000Z" in second.output
+    assert contents(database_url) == before
+
+
+def test_conversations_that_changed_within_the_lookback_are_replaced(serve, small_org, database_url):
+    server = serve(small_org)
+    result = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-02T12:00:00Z", "--no-jobs",
+                     "--db", database_url)
+    assert result.exit_code == 0, result.output
+    assert watermark(database_url) is not None
+    open_ones = [key for key in small_org.in_progress() if small_org.get(key)["conversationStart"] >= "2024-05-02"
+                 and small_org.get(key)["conversationStart"] < "2024-05-02T12"]
+    old_open = [key for key in small_org.in_progress() if small_org.get(key)["conversationStart"] < "2024-05-01T12"]
+    assert open_ones and old_open
+    for key in open_ones + old_open:
+        small_org.finish(key)
+    new = small_org.add(5, datetime(2024, 5, 2, 12, 1, tzinfo=timezone.utc), timedelta(minutes=7))
+
+    result = run_cli(server, *SYNC, "--until", "2024-05-02T13:00:00Z", "--no-jobs", "--lookback", "12h",
+                     "--db", database_url)
+    assert result.exit_code == 0, result.output
+    documents = stored(database_url)
+    for key in open_ones + [conversation["conversationId"] for conversation in new]:
+        assert list(differences(query_variant(small_org.get(key)), documents[(key,)])) == []
+        assert "conversationEnd" in documents[(key,)] or key not in open_ones
+    for key in old_open:  # outside the look-back: still as first read
+        assert "conversationEnd" not in documents[(key,)]
+
+
+def test_the_watermark_only_moves_forward_and_after_the_data(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    server.faults.add("503", times=20, path="/api/v2/analytics/conversations/details/query")
+    failed = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-03", "--no-jobs",
+                     "--window", "1d", "--db", sqlite_url, env={"GENESYS_MAX_RETRIES": "1"})
+    assert failed.exit_code == 1
+    engine = sa.create_engine(sqlite_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM genesys_sync_state")).scalar_one() == 0
+        assert connection.execute(sa.text("SELECT status FROM genesys_runs")).scalar_one() == "failed"
+    engine.dispose()
+    server.faults.script.clear()
+    assert run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-03", "--no-jobs", "--window", "1d",
+                   "--db", sqlite_url).exit_code == 0
+    assert str(watermark(sqlite_url)).startswith("2024-05-03 00:00:00")
+    # an earlier --until must not move the watermark back
+    assert run_cli(server, *SYNC, "--until", "2024-05-02T12:00:00Z", "--no-jobs", "--db", sqlite_url).exit_code == 0
+    assert str(watermark(sqlite_url)).startswith("2024-05-03 00:00:00")
+
+
+def test_status_shows_the_state(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    assert run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-02", "--no-jobs",
+                   "--db", sqlite_url).exit_code == 0
+    result = run_cli(server, "status", "--db", sqlite_url)
+    assert "watermark conversations: 2024-05-02T00:00:00.000Z" in result.output
+    assert "sync succeeded" in result.output and "144 documents" in result.output

@@ -29,11 +29,11 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,8 +43,9 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout: the engine and the synthesizer come from here
 
-from databases import PostgresTarget, SqliteTarget, Target  # noqa: E402
-from inputs import LAYOUTS, conversations_file, count_lines, in_layout, parse_size, sized_file  # noqa: E402
+from databases import DEFAULT_POSTGRES, PostgresTarget, SqliteTarget, Target  # noqa: E402
+from inputs import LAYOUTS, conversations_file, default_mapping, in_layout, parse_size, sized_file  # noqa: E402
+from report import markdown_table, progress  # noqa: E402
 
 from flattener import Flattener, open_plan  # noqa: E402
 from flattener.load import DEFAULT_BATCH_SIZE  # noqa: E402
@@ -52,18 +53,13 @@ from flattener.plan import Plan  # noqa: E402
 
 FLATTEN = [sys.executable, "-c", "import sys; from flattener.cli import main; sys.exit(main())"]
 DLT_SCRIPT = BENCH / "dlt_load.py"
+MEASURE = BENCH / "measure.py"
 DLT_REQUIREMENT = "dlt[postgres,sqlalchemy]"
-DEFAULT_POSTGRES = os.environ.get("FLATTEN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 FIRST_LOAD, RELOAD, RECONSTRUCT, FLOOR, DLT = "first load", "reload", "reconstruct", "floor", "dlt"
 
 
 class BenchError(Exception):
     """A step failed: the benchmark stops rather than report a figure it did not measure."""
-
-
-def default_mapping() -> str:
-    """The full Genesys mapping once it exists, else the five-table blueprint."""
-    return "conversation" if (ROOT / "mappings" / "conversation.yaml").exists() else "blueprint"
 
 
 # -- running a command ---------------------------------------------------------------------------
@@ -77,18 +73,22 @@ class Run:
 
 
 def run_measured(command: list[str], stdout: BinaryIO | int = subprocess.DEVNULL) -> Run:
-    """Run a child to its end; its wall time and its own peak resident memory (from wait4)."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=stdout, stderr=errors, cwd=ROOT)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
+    """Run a command to its end, through bench/measure.py: its wall time and its own peak RSS."""
+    with tempfile.TemporaryFile() as errors, tempfile.NamedTemporaryFile("r") as report:
+        launcher = subprocess.Popen([sys.executable, str(MEASURE), report.name, *command], stdout=stdout,
+                                    stderr=errors, cwd=ROOT)
+        try:
+            launcher.wait()
+        except BaseException:  # interrupted: stop the command rather than leave it writing
+            launcher.terminate()
+            launcher.wait()
+            raise
         errors.seek(0)
         text = errors.read().decode("utf-8", "replace")
-    if child.returncode:
-        raise BenchError(f"{shlex.join(command)} exited {child.returncode}:\n{text[-3000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024, text)
+        measured = json.loads(report.read() or "{}")
+    if launcher.returncode or not measured:
+        raise BenchError(f"{shown(command)} exited {measured.get('exit_code', launcher.returncode)}:\n{text[-3000:]}")
+    return Run(measured["seconds"], measured["peak_rss_kb"] / 1024, text)
 
 
 def flatten_command(*arguments: str) -> list[str]:
@@ -161,10 +161,6 @@ class Figures:
 
     def __iter__(self):
         return iter(self.by_key.values())
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # -- the benchmark ----------------------------------------------------------------------------------
@@ -295,12 +291,6 @@ def dlt_interpreter(venv: Path) -> Path:
 # -- the report ---------------------------------------------------------------------------------------
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def figures_table(figures: Figures) -> str:
     rows = []
     for figure in figures:
@@ -366,7 +356,9 @@ def verdicts_table(found: list[Verdict]) -> str:
 
 
 def environment(targets: list[Target], dlt_python: Path | None) -> dict:
-    versions = {"python": sys.version.split()[0], "cores": os.cpu_count()}
+    revision = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT)
+    versions = {"revision": revision.stdout.strip() or "unknown", "python": sys.version.split()[0],
+                "cores": os.cpu_count()}
     versions.update({target.name: target.version() for target in targets})
     if dlt_python is not None:
         versions["dlt"] = subprocess.run([dlt_python, "-c", "import dlt; print(dlt.__version__)"],
@@ -510,6 +502,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the bench schemas and files are dropped
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     plan = open_plan(arguments.mapping)
     arguments.data_dir.mkdir(parents=True, exist_ok=True)

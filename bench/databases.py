@@ -8,6 +8,7 @@ share of a load, the time no loader can beat.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import time
@@ -22,6 +23,7 @@ from flattener.ddl import build_metadata
 from flattener.plan import Plan
 from flattener.store import create_engine
 
+DEFAULT_POSTGRES = os.environ.get("FLATTEN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 _JSON = psycopg.postgres.types["json"].oid
 _TEXT = psycopg.postgres.types["text"].oid
 _TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid

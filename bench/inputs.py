@@ -15,6 +15,7 @@ from pathlib import Path
 from genesys.synthetic import Synthesizer, default_start
 
 LAYOUTS = ("ndjson", "array", "envelope")
+MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
 
 
@@ -26,6 +27,11 @@ def parse_size(text: str) -> int:
     if unit not in _UNITS or not digits.replace(".", "", 1).isdigit():
         raise ValueError(f"not a size: {text!r} (examples: 500MB, 1GB)")
     return int(float(digits) * _UNITS[unit])
+
+
+def default_mapping() -> str:
+    """The full Genesys mapping once it exists, else the five-table blueprint."""
+    return "conversation" if (MAPPINGS / "conversation.yaml").exists() else "blueprint"
 
 
 def conversation_lines(seed: int, count: int = sys.maxsize) -> Iterator[str]:

@@ -1,0 +1,168 @@
+"""Where the time of a load, a reload and a reconstruct goes: phases and top functions, sampled.
+
+Usage: python bench/profiles.py [--conversations 10000] [--database postgresql] [--mapping NAME]
+
+Runs the real `flatten load` (into empty tables, then again as a reload) and `flatten reconstruct
+--all` in this process under pyinstrument, a sampling profiler: its overhead is small and even,
+where cProfile's per-call cost inflates the many small Python functions of the flattener against
+the C of the driver. pyinstrument is installed into the running environment on first use; it is
+no dependency of flatten. Imports are done before the profiler starts; mapping compilation,
+connecting and committing are in.
+
+Each sample is attributed to the innermost engine function on its stack that a phase rule names
+(a codec called by the flattener counts as encode; psycopg's time under the COPY counts as COPY),
+and wall time spent waiting for the server shows up under the engine call that waits. Prints
+Markdown; the full profiles are written as HTML to bench/results/ for a closer look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+from databases import DEFAULT_POSTGRES, PostgresTarget, SqliteTarget  # noqa: E402
+from inputs import conversations_file, default_mapping  # noqa: E402
+from report import markdown_table, progress  # noqa: E402
+
+from flattener.cli import cli  # noqa: E402
+
+# (file, function or None for any, phase): the first rule that names a frame gives its phase
+LOAD_PHASES = [
+    ("flattener/sources.py", None, "parse: read the file, decode JSON"),
+    ("flattener/flatten.py", None, "flatten: walk documents into rows"),
+    ("flattener/codecs.py", None, "encode: codecs, extras JSON"),
+    ("flattener/store.py", "delete", "delete: documents already present"),
+    ("flattener/store.py", "_copy", "write: COPY (psycopg + server)"),
+    ("flattener/store.py", "_execute_many", "write: executemany (sqlite3)"),
+    ("flattener/store.py", "create_tables", "DDL: create and inspect tables"),
+    ("flattener/store.py", "commit", "commit"),
+    ("flattener/store.py", None, "store: other (gathering rows, connecting)"),
+    ("flattener/load.py", None, "loader: batching"),
+    ("flattener/mapping.py", None, "mapping: read and validate"),
+    ("flattener/plan.py", None, "mapping: compile the plan"),
+]
+RECONSTRUCT_PHASES = [
+    ("flattener/codecs.py", "dump_json", "output: JSON text of documents"),
+    ("flattener/codecs.py", None, "decode: codecs"),
+    ("flattener/rebuild.py", None, "rebuild: rows into documents, extras JSON"),
+    ("flattener/store.py", "keys", "keys: a page of root keys"),
+    ("flattener/store.py", "_rows", "read: SELECT, fetch and convert rows"),
+    ("flattener/store.py", None, "store: other (connecting, building queries)"),
+    ("flattener/cli.py", "reconstruct", "output: encode and write"),
+    ("flattener/mapping.py", None, "mapping: read and validate"),
+    ("flattener/plan.py", None, "mapping: compile the plan"),
+]
+OTHER = "other: CLI, SQLAlchemy engine setup"
+
+
+def profiler_class():
+    """pyinstrument's Profiler, installed into this environment on first use."""
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        progress("installing pyinstrument into this environment (once; not a dependency of flatten)")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pyinstrument"], check=True)
+        from pyinstrument import Profiler
+    return Profiler
+
+
+def profile(profiler_type, arguments: list[str], interval: float):
+    """Run one flatten command under the profiler, its standard output discarded; the profiler."""
+    profiler = profiler_type(interval=interval)
+    with open(os.devnull, "w") as discard, contextlib.redirect_stdout(discard):
+        profiler.start()
+        try:
+            cli.main(args=arguments, prog_name="flatten", standalone_mode=False)
+        finally:
+            profiler.stop()
+    return profiler
+
+
+def attribute(root, rules) -> tuple[dict[str, float], dict[tuple, float]]:
+    """Own time of every frame -> (seconds by phase, seconds by function)."""
+    phases: dict[str, float] = defaultdict(float)
+    functions: dict[tuple, float] = defaultdict(float)
+    stack = [(root, OTHER)]
+    while stack:
+        frame, inherited = stack.pop()
+        path = (frame.file_path or "").replace(os.sep, "/")
+        phase = next((name for suffix, function, name in rules
+                      if path.endswith(suffix) and function in (None, frame.function)), inherited)
+        own = frame.total_self_time
+        phases[phase] += own
+        functions[(frame.function, f"{frame.file_path_short}:{frame.line_no}")] += own
+        stack.extend((child, phase) for child in frame.children if not child.is_synthetic)
+    return phases, functions
+
+
+def section(title: str, profiler, rules, top: int) -> str:
+    root = profiler.last_session.root_frame()
+    total = root.time
+    phases, functions = attribute(root, rules)
+    phase_rows = [[name, f"{seconds:.2f}", f"{seconds / total:.0%}"]
+                  for name, seconds in sorted(phases.items(), key=lambda item: -item[1])]
+    function_rows = [[f"`{name}`", f"`{where}`", f"{seconds:.2f}", f"{seconds / total:.1%}"]
+                     for (name, where), seconds in sorted(functions.items(), key=lambda item: -item[1])[:top]]
+    return (f"### {title}: {total:.2f} s sampled\n\n"
+            + markdown_table(["phase", "seconds", "share"], phase_rows) + "\n\n"
+            + f"Top {top} functions by own time (time in C code they call included):\n\n"
+            + markdown_table(["function", "where", "own s", "share"], function_rows) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="bench/profiles.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=10000, help="how many conversations (default 10000)")
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--mapping", default=default_mapping(),
+                        help="mapping name or file (default: conversation if it exists, else blueprint)")
+    parser.add_argument("--batch-size", type=int, help="documents per batch (default: the engine's)")
+    parser.add_argument("--top", type=int, default=20, help="how many functions to list (default 20)")
+    parser.add_argument("--interval", type=float, default=0.001, help="sampling interval in seconds (default 0.001)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
+    parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
+    arguments = parser.parse_args()
+
+    profiler_type = profiler_class()
+    path = conversations_file(arguments.data_dir, arguments.conversations, arguments.seed)
+    tag = str(os.getpid())
+    target = (PostgresTarget(arguments.postgres_url, tag) if arguments.database == "postgresql"
+              else SqliteTarget(arguments.data_dir, tag))
+    common = ["-m", arguments.mapping, "--db", target.url]
+    load = ["load", str(path), *common, *(["--batch-size", str(arguments.batch_size)] if arguments.batch_size else [])]
+    runs = [("first load", load, LOAD_PHASES), ("reload", load, LOAD_PHASES),
+            ("reconstruct --all", ["reconstruct", "--all", *common], RECONSTRUCT_PHASES)]
+    arguments.results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    sections = []
+    try:
+        target.reset()
+        for title, command, rules in runs:
+            progress(f"profiling {title} ({arguments.database}, {arguments.conversations} conversations)")
+            profiler = profile(profiler_type, command, arguments.interval)
+            sections.append(section(title, profiler, rules, arguments.top))
+            html = arguments.results_dir / f"profile-{arguments.database}-{title.split()[0]}-{stamp}.html"
+            html.write_text(profiler.output_html())
+    finally:
+        target.drop()
+    print(f"## Profiles: {arguments.conversations:,} conversations, {arguments.database}, mapping {arguments.mapping}\n\n"
+          f"- command: `python bench/profiles.py {' '.join(sys.argv[1:])}`\n"
+          f"- HTML profiles: {arguments.results_dir}/profile-{arguments.database}-*-{stamp}.html\n\n"
+          + "\n".join(sections))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

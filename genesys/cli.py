@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from flattener import Store, open_plan
 from flattener.cli import db_option, debug_option
@@ -28,7 +29,7 @@ from .intervals import format_instant, format_interval, parse_duration, parse_in
 from .jobs import DetailsJobs
 from .lookups import LOOKUPS, entities
 from .runner import loading_run
-from .state import State
+from .state import State, runs, utc
 from .sync import Sync
 
 CLIENT = "genesys.client"
@@ -53,6 +54,16 @@ def _duration(_ctx, _param, value):
     if duration <= timedelta(0):
         raise click.BadParameter("must be longer than zero")
     return duration
+
+
+def _iso_duration(ctx, param, value):
+    """Checked like any duration, but passed to the API as the ISO-8601 text it wants."""
+    if value is None:
+        return None
+    _duration(ctx, param, value)
+    if not value.upper().startswith("P"):
+        raise click.BadParameter("give an ISO-8601 duration, as the API expects: PT30M, PT1H, P1D")
+    return value.upper()
 
 
 def _instant(_ctx, _param, value):
@@ -140,6 +151,12 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _report(run, what: str) -> None:
+    for line in run.warnings():
+        _say(line)
+    _say(run.summary(what))
+
+
 @genesys.command()
 @interval_option
 @click.option("--window", callback=_duration, default="7d", show_default=True,
@@ -171,7 +188,7 @@ def details(ctx, interval, window, page_size, paging_cap, query, mapping, db, ba
             if page.last:
                 run.sink.seen.clear()
             run.sink.checkpoint()
-    _say(run.summary("conversations"))
+    _report(run, "conversations")
 
 
 def _jobs(client, page_size, window, poll_interval, timeout, query, purpose) -> DetailsJobs:
@@ -224,7 +241,7 @@ def job(ctx, interval, page_size, job_window, poll_interval, timeout, query, map
     arguments = {"interval": format_interval(*interval), "query": query, "pageSize": page_size}
     with loading_run(client, "job", arguments, mapping, db, batch_size, "conversations") as run:
         jobs.export(*interval, run.sink)
-    _say(run.summary("conversations"))
+    _report(run, "conversations")
 
 
 @genesys.command()
@@ -263,7 +280,7 @@ def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, p
     how = (f"jobs until {format_instant(report.jobs_until)}, then the details query" if report.jobs_until
            else "the details query")
     _say(f"synced {format_interval(report.start, report.end)} ({how}); watermark now {format_instant(report.end)}")
-    _say(run.summary("conversations"))
+    _report(run, "conversations")
 
 
 @genesys.command()
@@ -272,7 +289,8 @@ def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, p
               help="Metrics to compute, comma-separated or repeated: nOffered,tAnswered,tTalk,tHandle ...")
 @click.option("--group-by", "group_by", multiple=True, callback=_names,
               help="Dimensions to group by, comma-separated or repeated: queueId,mediaType ...")
-@click.option("--granularity", help="Bucket size as an ISO-8601 duration (PT30M, PT1H, P1D); default: one bucket.")
+@click.option("--granularity", callback=_iso_duration,
+              help="Bucket size as an ISO-8601 duration (PT30M, PT1H, P1D); default: one bucket.")
 @click.option("--filter", "filter_file", callback=_json_file, metavar="FILE",
               help="A JSON file with the query's `filter` object.")
 @click.option("--time-zone", help="IANA zone for bucket boundaries (default UTC).")
@@ -285,8 +303,6 @@ def aggregates(ctx, interval, metrics, group_by, granularity, filter_file, time_
     """Load conversation aggregates: one row per group and time bucket, with each metric's stats.
 
     Querying an overlapping interval again replaces the buckets it covers."""
-    if granularity:
-        _duration(ctx, None, granularity)
     client = _client(ctx)
     query = AggregatesQuery(client, metrics, group_by, granularity, filter_file or None, time_zone)
     arguments = {"interval": format_interval(*interval), "metrics": metrics, "groupBy": group_by,
@@ -296,7 +312,7 @@ def aggregates(ctx, interval, metrics, group_by, granularity, filter_file, time_
             run.sink.add(document, source=f"aggregates {format_interval(*interval)}")
         run.sink.checkpoint(force=True)
     _say(f"query id {query.query_id}")
-    _say(run.summary("buckets"))
+    _report(run, "buckets")
 
 
 def _lookup_command(name: str):
@@ -323,7 +339,7 @@ def _lookup_command(name: str):
             sink.session.delete(stale)
             sink.checkpoint(force=True)
         _say(f"removed {len(stale)} {name} no longer listed" if stale else f"every stored {name[:-1]} is still listed")
-        _say(run.summary(name))
+        _report(run, name)
 
     command.__doc__ = (f"Load every {name[:-1]} of the org (GET {lookup.path}), replacing the table: "
                        f"{name} no longer listed are removed.")
@@ -351,8 +367,10 @@ def status(mapping, db):
     store = Store(open_plan(mapping), db)
     try:
         with store.session() as session:
+            if not sa.inspect(session.connection).has_table(runs.name):
+                click.echo(f"no Genesys run recorded in {store.display_url} yet")
+                return
             state = State(session.connection)
-            state.create()
             for stream, watermark in sorted(state.all_watermarks().items()):
                 click.echo(f"watermark {stream}: {format_instant(watermark)}")
             for record in state.open_jobs():
@@ -360,8 +378,8 @@ def status(mapping, db):
                            f"{format_interval(record.interval_start, record.interval_end)}: {record.pages} pages, "
                            f"{record.conversations} conversations read")
             for run in state.recent_runs():
-                click.echo(f"run {run['run_id']} {run['command']} {run['status']}: started {run['started_at']}, "
-                           f"{run['documents'] or 0} documents, {run['requests'] or 0} requests"
-                           + (f": {run['error']}" if run["error"] else ""))
+                click.echo(f"run {run['run_id']} {run['command']} {run['status']}: started "
+                           f"{format_instant(utc(run['started_at']))}, {run['documents'] or 0} documents, "
+                           f"{run['requests'] or 0} requests" + (f": {run['error']}" if run["error"] else ""))
     finally:
         store.dispose()

@@ -35,6 +35,14 @@ class Run:
     def state(self) -> State:
         return self.sink.state
 
+    def warnings(self, limit: int = 20) -> list[str]:
+        """Values the mapping could not type and kept raw (the engine's `invalid: keep`), to show the user."""
+        kept = self.sink.loader.kept
+        lines = [f"warning: kept as raw JSON beside a NULL column: {message}" for message in kept[:limit]]
+        if len(kept) > limit:
+            lines.append(f"warning: ... and {len(kept) - limit} more values kept as raw JSON")
+        return lines
+
     def summary(self, what: str = "documents") -> str:
         counters = self.client.counters
         seconds = time.perf_counter() - self.started

@@ -35,44 +35,34 @@ from .sync import Sync
 CLIENT = "genesys.client"
 
 
-def _interval(_ctx, _param, value):
-    if value is None:
-        return None
-    try:
-        return parse_interval(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+def _parsed(parse):
+    """A click callback that parses an option with `parse`, its ValueError becoming a usage error."""
+    def callback(_ctx, _param, value):
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+    return callback
 
 
-def _duration(_ctx, _param, value):
-    if value is None:
-        return None
-    try:
-        duration = parse_duration(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+def _positive_duration(text: str) -> timedelta:
+    duration = parse_duration(text)
     if duration <= timedelta(0):
-        raise click.BadParameter("must be longer than zero")
+        raise ValueError("must be longer than zero")
     return duration
 
 
-def _iso_duration(ctx, param, value):
+def _iso_duration(text: str) -> str:
     """Checked like any duration, but passed to the API as the ISO-8601 text it wants."""
-    if value is None:
-        return None
-    _duration(ctx, param, value)
-    if not value.upper().startswith("P"):
-        raise click.BadParameter("give an ISO-8601 duration, as the API expects: PT30M, PT1H, P1D")
-    return value.upper()
+    _positive_duration(text)
+    if not text.strip().upper().startswith("P"):
+        raise ValueError("give an ISO-8601 duration, as the API expects: PT30M, PT1H, P1D")
+    return text.strip().upper()
 
 
-def _instant(_ctx, _param, value):
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+_interval, _instant, _duration = _parsed(parse_interval), _parsed(parse_instant), _parsed(_positive_duration)
 
 
 def _json_file(_ctx, param, value):
@@ -157,6 +147,17 @@ def _report(run, what: str) -> None:
     _say(run.summary(what))
 
 
+def with_options(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
+conversation_options = [query_option, mapping_option("conversation"), db_option, batch_option, debug_option]
+
+
 @genesys.command()
 @interval_option
 @click.option("--window", callback=_duration, default="7d", show_default=True,
@@ -165,11 +166,7 @@ def _report(run, what: str) -> None:
               help="Conversations per page (100 is the API's maximum).")
 @click.option("--paging-cap", type=click.IntRange(1), default=100_000, show_default=True,
               help="Results the API lets one query page through; windows over it are split.")
-@query_option
-@mapping_option("conversation")
-@db_option
-@batch_option
-@debug_option
+@with_options(conversation_options)
 @click.pass_context
 def details(ctx, interval, window, page_size, paging_cap, query, mapping, db, batch_size):
     """Load the conversations that started in --interval, through the details query.
@@ -210,22 +207,10 @@ job_options = [
 ]
 
 
-def with_options(options):
-    def decorate(function):
-        for option in reversed(options):
-            function = option(function)
-        return function
-    return decorate
-
-
 @genesys.command()
 @interval_option
 @with_options(job_options)
-@query_option
-@mapping_option("conversation")
-@db_option
-@batch_option
-@debug_option
+@with_options(conversation_options)
 @click.pass_context
 def job(ctx, interval, page_size, job_window, poll_interval, timeout, query, mapping, db, batch_size):
     """Export the conversations active during --interval through details jobs (the bulk API).
@@ -257,11 +242,7 @@ def job(ctx, interval, page_size, job_window, poll_interval, timeout, query, map
                    "attributes), or read everything through the details query.")
 @click.option("--window", callback=_duration, default="7d", show_default=True, help="Details query window.")
 @with_options(job_options)
-@query_option
-@mapping_option("conversation")
-@db_option
-@batch_option
-@debug_option
+@with_options(conversation_options)
 @click.pass_context
 def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, poll_interval, timeout, query,
          mapping, db, batch_size):
@@ -289,7 +270,7 @@ def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, p
               help="Metrics to compute, comma-separated or repeated: nOffered,tAnswered,tTalk,tHandle ...")
 @click.option("--group-by", "group_by", multiple=True, callback=_names,
               help="Dimensions to group by, comma-separated or repeated: queueId,mediaType ...")
-@click.option("--granularity", callback=_iso_duration,
+@click.option("--granularity", callback=_parsed(_iso_duration),
               help="Bucket size as an ISO-8601 duration (PT30M, PT1H, P1D); default: one bucket.")
 @click.option("--filter", "filter_file", callback=_json_file, metavar="FILE",
               help="A JSON file with the query's `filter` object.")

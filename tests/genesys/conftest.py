@@ -10,10 +10,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from flattener import Store, open_plan
 from flattener.cli import cli
+from flattener.store import create_engine
 from genesys.client import GenesysClient
 from genesys.config import Settings
 from genesys.testing import FakeGenesys, FakeOptions, FakeOrg, Faults
@@ -58,6 +60,16 @@ def run_cli(server: FakeGenesys, *arguments: str, env: dict | None = None):
     result = CliRunner().invoke(cli, ["genesys", "--env-file", "/nonexistent/.env", *arguments], env=environment,
                                 catch_exceptions=False)
     return result
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    """The rows of one SQL query (state tables, aggregates) in the database at `url`."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
 
 
 def stored(url: str, mapping: str = MAPPING) -> dict[tuple, dict]:

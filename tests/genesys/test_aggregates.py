@@ -1,12 +1,10 @@
 """flatten genesys aggregates: buckets as rows, numbers that check out, re-runs that replace."""
 
-import sqlalchemy as sa
-
 from flattener.compare import differences
 from genesys.aggregates import AggregatesQuery
 from genesys.intervals import parse_interval
 
-from .conftest import client_for, run_cli, stored
+from .conftest import client_for, query, run_cli, stored
 
 AGGREGATES = ("aggregates", "--interval", "2024-05-01/2024-05-02", "--granularity", "PT6H",
               "--group-by", "queueId", "--metrics", "nOffered,tTalk", "--metrics", "oServiceLevel")
@@ -16,18 +14,12 @@ def test_buckets_land_as_rows_whose_numbers_check_out(serve, small_org, database
     server = serve(small_org)
     result = run_cli(server, *AGGREGATES, "--db", database_url)
     assert result.exit_code == 0, result.output
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.connect() as connection:
-        talk = connection.execute(sa.text(
-            "SELECT sum(m.sum), sum(m.count) FROM aggregate_metrics m WHERE m.metric = 'tTalk'")).one()
-        offered = connection.execute(sa.text(
-            "SELECT sum(m.count) FROM aggregate_metrics m WHERE m.metric = 'nOffered'")).scalar_one()
-        groups = connection.execute(sa.text("SELECT DISTINCT dimension FROM aggregate_groups")).scalars().all()
-        buckets = connection.execute(sa.text("SELECT count(*), min(interval_start) FROM aggregate_buckets")).one()
-        ratios = connection.execute(sa.text(
-            "SELECT ratio, numerator, denominator, target, sum FROM aggregate_metrics "
-            "WHERE metric = 'oServiceLevel' LIMIT 1")).one()
-    engine.dispose()
+    [talk] = query(database_url, "SELECT sum(m.sum), sum(m.count) FROM aggregate_metrics m WHERE m.metric = 'tTalk'")
+    [(offered,)] = query(database_url, "SELECT sum(count) FROM aggregate_metrics WHERE metric = 'nOffered'")
+    groups = [name for (name,) in query(database_url, "SELECT DISTINCT dimension FROM aggregate_groups")]
+    [buckets] = query(database_url, "SELECT count(*), min(interval_start) FROM aggregate_buckets")
+    [ratios] = query(database_url, "SELECT ratio, numerator, denominator, target, sum FROM aggregate_metrics "
+                                   "WHERE metric = 'oServiceLevel' LIMIT 1")
     metrics = [metric for conversation in small_org.all() for participant in conversation["participants"]
                for session in participant["sessions"] for metric in session.get("metrics", ())
                if "2024-05-01" <= metric["emitDate"] < "2024-05-02"]

@@ -2,12 +2,10 @@
 
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
-
 from flattener.compare import differences
 from genesys.testing import FakeOptions, Faults
 
-from .conftest import run_cli, stored
+from .conftest import query, run_cli, stored
 
 RESULTS = "GET /api/v2/analytics/conversations/details/jobs/{job_id}/results"
 STATUS = "GET /api/v2/analytics/conversations/details/jobs/{job_id}"
@@ -16,12 +14,7 @@ JOB = ("job", "--poll-interval", "0.01")
 
 
 def jobs_table(url):
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT job_id, state, cursor, pages, conversations FROM genesys_jobs "
-                                          "ORDER BY submitted_at")).all()
-    engine.dispose()
-    return rows
+    return query(url, "SELECT job_id, state, cursor, pages, conversations FROM genesys_jobs ORDER BY submitted_at")
 
 
 def test_a_job_is_polled_until_fulfilled_and_read_by_cursor(serve, small_org, sqlite_url):

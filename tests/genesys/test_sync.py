@@ -2,14 +2,12 @@
 
 from datetime import datetime, timedelta, timezone
 
-import sqlalchemy as sa
-
 from tests.conftest import table_contents
 from flattener import Store, open_plan
 from flattener.compare import differences
 from genesys.testing import FakeOrg, query_variant
 
-from .conftest import MAPPING, START, run_cli, stored
+from .conftest import MAPPING, START, query, run_cli, stored
 
 SUBMIT = "POST /api/v2/analytics/conversations/details/jobs"
 QUERY = "POST /api/v2/analytics/conversations/details/query"
@@ -17,10 +15,7 @@ SYNC = ("sync", "--poll-interval", "0.01")
 
 
 def watermark(url):
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        value = connection.execute(sa.text("SELECT watermark FROM genesys_sync_state")).scalar_one()
-    engine.dispose()
+    [(value,)] = query(url, "SELECT watermark FROM genesys_sync_state")
     return value
 
 
@@ -96,11 +91,8 @@ def test_the_watermark_only_moves_forward_and_after_the_data(serve, small_org, s
     failed = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-03", "--no-jobs",
                      "--window", "1d", "--db", sqlite_url, env={"GENESYS_MAX_RETRIES": "1"})
     assert failed.exit_code == 1
-    engine = sa.create_engine(sqlite_url)
-    with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT count(*) FROM genesys_sync_state")).scalar_one() == 0
-        assert connection.execute(sa.text("SELECT status FROM genesys_runs")).scalar_one() == "failed"
-    engine.dispose()
+    assert query(sqlite_url, "SELECT count(*) FROM genesys_sync_state") == [(0,)]
+    assert query(sqlite_url, "SELECT status FROM genesys_runs") == [("failed",)]
     server.faults.script.clear()
     assert run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-03", "--no-jobs", "--window", "1d",
                    "--db", sqlite_url).exit_code == 0

@@ -116,6 +116,7 @@ class Figure:
     rows: int = 0
     seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
+    load_average: list[float] = field(default_factory=list)  # the machine's 1-minute load when each run ended
     command: str = ""
 
     @property
@@ -144,6 +145,7 @@ class Figures:
         figure = self.by_key.setdefault((database, step, method), Figure(database, step, method, conversations, rows,
                                                                         command=command))
         figure.seconds.append(seconds)
+        figure.load_average.append(os.getloadavg()[0])
         if peak_rss_mb is not None:
             figure.peak_rss_mb.append(peak_rss_mb)
         rss = f", peak RSS {peak_rss_mb:.0f} MB" if peak_rss_mb is not None else ""
@@ -355,6 +357,13 @@ def verdicts_table(found: list[Verdict]) -> str:
                           [[v.database, v.target, v.measured, v.goal, v.met] for v in found])
 
 
+def busy(figures: Figures) -> str:
+    """How busy the machine was. The benchmark alone keeps one to two cores busy (flatten and the
+    database server); much more means other work competed with it and slowed its figures down."""
+    loads = [load for figure in figures for load in figure.load_average]
+    return f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores (the benchmark alone: about 1 to 2)"
+
+
 def environment(targets: list[Target], dlt_python: Path | None) -> dict:
     revision = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT)
     versions = {"revision": revision.stdout.strip() or "unknown", "python": sys.version.split()[0],
@@ -400,6 +409,7 @@ def speed(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> s
         f"- input: {data.conversations:,} conversations, {data.rows:,} rows "
         f"({data.rows / data.conversations:.1f} per conversation), {path.stat().st_size / 1e6:.1f} MB of NDJSON",
         f"- figures: median of {arguments.repeat} run(s) each; peak RSS is the highest of the runs",
+        f"- machine load (1-minute average) as the steps ended: {busy(bench.figures)}",
         f"- machine: {', '.join(f'{name} {value}' for name, value in versions.items())}",
         *(f"- verify on {database}: {text}" for database, text in bench.verified.items()),
         *([f"- {dlt_note}"] if dlt_note else []),

@@ -22,6 +22,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,7 +48,7 @@ LOAD_PHASES = [
     ("flattener/store.py", "create_tables", "DDL: create and inspect tables"),
     ("flattener/store.py", "commit", "commit"),
     ("flattener/store.py", None, "store: other (gathering rows, connecting)"),
-    ("flattener/load.py", None, "loader: batching"),
+    ("flattener/load.py", None, "loader: batching, handing batches over"),
     ("flattener/mapping.py", None, "mapping: read and validate"),
     ("flattener/plan.py", None, "mapping: compile the plan"),
 ]
@@ -76,32 +77,67 @@ def profiler_class():
     return Profiler
 
 
-def profile(profiler_type, arguments: list[str], interval: float):
-    """Run one flatten command under the profiler, its standard output discarded; the profiler."""
-    profiler = profiler_type(interval=interval)
-    with open(os.devnull, "w") as discard, contextlib.redirect_stdout(discard):
+def profile(profiler_type, arguments: list[str], interval: float) -> list[tuple[str, object]]:
+    """Run one flatten command under the profiler, its standard output discarded.
+
+    Every thread the command starts (the loader writes on a background thread) gets a profiler of
+    its own, since a profiler samples one thread; returns (thread name, profiler), main thread first."""
+    profilers = [("main thread", profiler_type(interval=interval))]
+    original_run = threading.Thread.run
+
+    def profiled_run(thread: threading.Thread) -> None:
+        profiler = profiler_type(interval=interval)
+        profilers.append((f"thread {thread.name}", profiler))
         profiler.start()
+        try:
+            original_run(thread)
+        finally:
+            profiler.stop()
+
+    threading.Thread.run = profiled_run
+    with open(os.devnull, "w") as discard, contextlib.redirect_stdout(discard):
+        profilers[0][1].start()
         try:
             cli.main(args=arguments, prog_name="flatten", standalone_mode=False)
         finally:
-            profiler.stop()
-    return profiler
+            profilers[0][1].stop()
+            threading.Thread.run = original_run
+    return profilers
 
 
-def attribute(root, rules) -> tuple[dict[str, float], dict[tuple, float]]:
-    """Own time of every frame -> (seconds by phase, seconds by function)."""
-    phases: dict[str, float] = defaultdict(float)
+# (file part, function or None, layer): whose code the time is spent in, whatever the phase
+LAYERS = [
+    ("/psycopg/", "wait", "server wait"),  # psycopg blocks here until PostgreSQL answers
+    ("/psycopg", None, "psycopg"),
+    ("/sqlalchemy/", None, "SQLAlchemy"),
+    ("/flattener/", None, "engine"),
+    ("/json/", None, "json"),
+    ("/threading.py", None, "thread wait"),  # one thread waiting for the other to hand over or finish
+    ("/queue.py", None, "thread wait"),
+]
+LAYER_NAMES = ["engine", "json", "SQLAlchemy", "psycopg", "server wait", "thread wait", "other"]
+
+
+def _first_match(rules, path: str, function: str, default: str) -> str:
+    return next((name for part, wanted, name in rules if part in path and wanted in (None, function)), default)
+
+
+def attribute(root, rules) -> tuple[dict[str, dict[str, float]], dict[tuple, float]]:
+    """Own time of every frame -> (seconds by phase and layer, seconds by function).
+
+    A built-in function (no file) counts in the layer of the code that called it."""
+    phases: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     functions: dict[tuple, float] = defaultdict(float)
-    stack = [(root, OTHER)]
+    stack = [(root, OTHER, "other")]
     while stack:
-        frame, inherited = stack.pop()
+        frame, outer_phase, outer_layer = stack.pop()
         path = (frame.file_path or "").replace(os.sep, "/")
-        phase = next((name for suffix, function, name in rules
-                      if path.endswith(suffix) and function in (None, frame.function)), inherited)
+        phase = _first_match(rules, path, frame.function, outer_phase)
+        layer = outer_layer if path.startswith("<") or not path else _first_match(LAYERS, path, frame.function, "other")
         own = frame.total_self_time
-        phases[phase] += own
+        phases[phase][layer] += own
         functions[(frame.function, f"{frame.file_path_short}:{frame.line_no}")] += own
-        stack.extend((child, phase) for child in frame.children if not child.is_synthetic)
+        stack.extend((child, phase, layer) for child in frame.children if not child.is_synthetic)
     return phases, functions
 
 
@@ -109,12 +145,17 @@ def section(title: str, profiler, rules, top: int) -> str:
     root = profiler.last_session.root_frame()
     total = root.time
     phases, functions = attribute(root, rules)
-    phase_rows = [[name, f"{seconds:.2f}", f"{seconds / total:.0%}"]
-                  for name, seconds in sorted(phases.items(), key=lambda item: -item[1])]
+    phase_rows = []
+    for name, layers in sorted(phases.items(), key=lambda item: -sum(item[1].values())):
+        seconds = sum(layers.values())
+        phase_rows.append([name, f"{seconds:.2f}", f"{seconds / total:.0%}",
+                           *(f"{layers[layer]:.2f}" if layers.get(layer) else "" for layer in LAYER_NAMES)])
     function_rows = [[f"`{name}`", f"`{where}`", f"{seconds:.2f}", f"{seconds / total:.1%}"]
                      for (name, where), seconds in sorted(functions.items(), key=lambda item: -item[1])[:top]]
     return (f"### {title}: {total:.2f} s sampled\n\n"
-            + markdown_table(["phase", "seconds", "share"], phase_rows) + "\n\n"
+            + "Seconds by phase, and within each phase by whose code ran (server wait: psycopg blocked on "
+              "PostgreSQL):\n\n"
+            + markdown_table(["phase", "seconds", "share", *LAYER_NAMES], phase_rows) + "\n\n"
             + f"Top {top} functions by own time (time in C code they call included):\n\n"
             + markdown_table(["function", "where", "own s", "share"], function_rows) + "\n")
 
@@ -151,10 +192,10 @@ def main() -> int:
         target.reset()
         for title, command, rules in runs:
             progress(f"profiling {title} ({arguments.database}, {arguments.conversations} conversations)")
-            profiler = profile(profiler_type, command, arguments.interval)
-            sections.append(section(title, profiler, rules, arguments.top))
-            html = arguments.results_dir / f"profile-{arguments.database}-{title.split()[0]}-{stamp}.html"
-            html.write_text(profiler.output_html())
+            for thread, profiler in profile(profiler_type, command, arguments.interval):
+                sections.append(section(f"{title}, {thread}", profiler, rules, arguments.top))
+                name = f"profile-{arguments.database}-{title.split()[0]}-{thread.split()[-1]}-{stamp}.html"
+                (arguments.results_dir / name).write_text(profiler.output_html())
     finally:
         target.drop()
     print(f"## Profiles: {arguments.conversations:,} conversations, {arguments.database}, mapping {arguments.mapping}\n\n"

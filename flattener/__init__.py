@@ -5,7 +5,7 @@ Data flows one way: mapping -> plan -> rows -> database -> rows -> document.
 
 from .errors import DatabaseError, DocumentError, FlattenError, InputError, MappingError
 from .flatten import FlatDocument, Flattener
-from .load import Loader, verify
+from .load import Loader, bulk_mode, verify
 from .mapping import Mapping, load_mapping, parse_mapping
 from .plan import Plan, compile_plan, open_plan
 from .rebuild import Rebuilder
@@ -14,7 +14,7 @@ from .store import Session, Store
 
 
 __all__ = [
-    "DatabaseError", "DocumentError", "FlatDocument", "FlattenError", "Flattener", "InputError", "Loader",
+    "DatabaseError", "DocumentError", "FlatDocument", "FlattenError", "Flattener", "InputError", "Loader", "bulk_mode",
     "Mapping", "MappingError", "Plan", "Rebuilder", "Session", "Store", "compile_plan", "load_mapping",
     "open_plan", "parse_mapping", "read_documents", "verify",
 ]

@@ -19,7 +19,7 @@ from .codecs import Integer, dump_json
 from .ddl import DIALECTS, create_statements
 from .errors import DocumentError, FlattenError
 from .flatten import Flattener
-from .load import DEFAULT_BATCH_SIZE, Loader, verify
+from .load import DEFAULT_BATCH_SIZE, Loader, bulk_mode, verify
 from .plan import Plan, describe, open_plan
 from .sources import read_documents
 from .store import DEFAULT_URL, Store
@@ -120,12 +120,12 @@ def load(files, mapping, db, batch_size, atomic):
     plan = open_plan(mapping)
     store = Store(plan, db)
     started = time.perf_counter()
-    with store.session() as session:
+    with store.session() as session, bulk_mode():
         session.create_tables()
-        loader = Loader(session, batch_size=batch_size, commit_each_batch=not atomic)
-        for source in files:
-            loader.add_records(source, read_documents(source, plan.envelope))
-        loader.flush()
+        with Loader(session, batch_size=batch_size, commit_each_batch=not atomic) as loader:
+            for source in files:
+                loader.add_records(source, read_documents(source, plan.envelope))
+            loader.flush()
         session.commit()
     for message in loader.kept[:20]:
         click.echo(f"warning: kept as raw JSON beside a NULL column: {message}", err=True)
@@ -153,7 +153,7 @@ def reconstruct(ids, everything, mapping, db):
     keys = [parse_key(plan, text) for text in ids]
     store = Store(plan, db)
     out = sys.stdout.buffer
-    with store.session() as session:
+    with store.session() as session, bulk_mode():
         if everything:
             after = None
             while batch := session.keys(after):
@@ -214,7 +214,7 @@ def verify_command(files, mapping, db):
     plan = open_plan(mapping)
     store = Store(plan, db)
     checked = failed = 0
-    with store.session() as session:
+    with store.session() as session, bulk_mode():
         for source in files:
             for verdict in verify(session, source, read_documents(source, plan.envelope)):
                 checked += 1

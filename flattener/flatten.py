@@ -8,6 +8,7 @@ original text of inexact values). Rebuilding merges it back, which makes the rou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from .codecs import Inexact, InvalidValue, String, describe, dump_json
 from .errors import DocumentError, json_path
@@ -27,6 +28,8 @@ class Flattener:
     def __init__(self, plan: Plan):
         self.plan = plan
         self._kept: list[str] = []
+        self._blanks = [(None,) * (table.width - table.inherited) for table in plan.tables]
+        self._keys = [_key_getter(table.primary_key) for table in plan.tables]
 
     def flatten(self, document) -> FlatDocument:
         if type(document) is not dict:
@@ -55,8 +58,8 @@ class Flattener:
         return tuple(values)
 
     def _row(self, table: Table, obj: dict, parent_key: tuple, position, path: tuple, rows, seen: set) -> tuple:
-        row = [*parent_key, *([None] * (table.width - table.inherited))]
-        if table.position is not None:
+        row = [*parent_key, *self._blanks[table.number]]
+        if position is not None:
             row[table.position] = position
         pending: list = []
         extras = self._fill(obj, table.node, row, path, pending)
@@ -65,8 +68,8 @@ class Flattener:
                 row[table.extras] = dump_json(extras)
             except InvalidValue as error:
                 raise DocumentError(path, str(error)) from None
-        key = tuple([row[i] for i in table.primary_key])
-        if table.key_names:
+        key = self._keys[table.number](row)
+        if table.key_names and (table.unique_fields or None in key):
             self._check_key(table, key, obj, path, seen)
         rows[table.number].append(row)
         for child, value, child_path in pending:
@@ -85,12 +88,22 @@ class Flattener:
                                           f"{names} ({', '.join(map(str, key))})")
             seen.add(marker)
 
-    def _fill(self, obj: dict, node: ObjectNode, row: list, path: tuple, pending: list) -> dict:
-        """Put the object's values into the row; return what must go to the extras column."""
-        extras = {}
+    def _fill(self, obj: dict, node: ObjectNode, row: list, path: tuple, pending: list) -> dict | None:
+        """Put the object's values into the row; return what must go to the extras column, if anything."""
+        extras = None
         fields = node.fields
         for name, value in obj.items():
             field_ = fields.get(name)
+            if field_ is not None and field_.kind is SCALAR and value is not None:  # the common case first
+                try:
+                    row[field_.column] = field_.codec.encode(value)
+                    continue
+                except Inexact as approximation:
+                    row[field_.column] = approximation.stored
+                except InvalidValue as error:
+                    self._invalid(node, field_.is_key, path + (name,), str(error))
+            if extras is None:
+                extras = {}
             if field_ is None:
                 if node.reject_extras:
                     raise DocumentError(path + (name,), "field not in the mapping, which rejects unmapped fields "
@@ -101,26 +114,19 @@ class Flattener:
                     row[field_.column] = "null"
                 else:
                     extras[name] = None
-            elif field_.kind is SCALAR:
-                try:
-                    row[field_.column] = field_.codec.encode(value)
-                except Inexact as approximation:
-                    row[field_.column] = approximation.stored
-                    extras[name] = value
-                except InvalidValue as error:
-                    self._invalid(node, field_.is_key, path + (name,), str(error))
-                    extras[name] = value
+            elif field_.kind is SCALAR:  # inexact, or invalid and kept: the original goes beside it
+                extras[name] = value
             elif field_.kind is INLINE:
                 if type(value) is dict:
                     inner = self._fill(value, field_.node, row, path + (name,), pending)
                     if inner or not value:
-                        extras[name] = inner
+                        extras[name] = inner or {}
                 else:
                     self._invalid(node, False, path + (name,), f"expected an object, got {describe(value)}")
                     extras[name] = value
             else:
                 self._child_value(node, field_.table, name, value, path, pending, extras)
-        return extras
+        return extras or None
 
     def _child_value(self, node: ObjectNode, table: Table, name: str, value, path: tuple, pending: list,
                      extras: dict) -> None:
@@ -173,6 +179,14 @@ class Flattener:
             out = rows[table.number]
             for position, (key, stored) in enumerate(value):
                 out.append([*parent_key, position, key, stored])
+
+
+def _key_getter(columns: tuple[int, ...]):
+    """A fast function row -> the tuple of these columns."""
+    if len(columns) == 1:
+        column = columns[0]
+        return lambda row: (row[column],)
+    return itemgetter(*columns)
 
 
 def _encode_items(codec, items) -> tuple[list, bool]:

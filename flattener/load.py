@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import queue
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .compare import differences
@@ -14,8 +18,29 @@ from .store import Session
 DEFAULT_BATCH_SIZE = 1000
 
 
+@contextmanager
+def bulk_mode():
+    """Pause Python's cyclic garbage collector while documents are parsed, flattened or rebuilt.
+
+    Documents and rows hold no reference cycles, but every few hundred allocations the collector
+    rescans the growing batch: measured, that doubles flatten time. Loader.flush collects the young
+    generations after each batch, so cycles other code makes meanwhile are still freed."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 class Loader:
     """Flattens documents and writes them in batches into one session.
+
+    Used as a context manager, it writes each full batch on a background thread while the next
+    one is parsed and flattened, so the database works while Python does (the drivers release
+    the GIL while they wait); without `with`, it writes in the caller's thread. Either way
+    `flush()` returns once everything added is written, and batches are written in order.
 
     A document whose key is already in the pending batch flushes the batch first, so the later
     version replaces the earlier one as it would across batches."""
@@ -30,6 +55,15 @@ class Loader:
         self.documents = 0
         self.rows = 0
         self.kept: list[str] = []  # invalid values kept raw, for the user to see
+        self._writer: _BackgroundWriter | None = None
+
+    def __enter__(self) -> Loader:
+        self._writer = _BackgroundWriter(self._write)
+        return self
+
+    def __exit__(self, *_exception) -> None:
+        writer, self._writer = self._writer, None
+        writer.stop()  # before the session can close: the thread may be writing on its connection
 
     def add(self, document, source: str = "<input>", record: int | None = None, line: int | None = None) -> tuple:
         """Flatten one document into the batch; return its root key."""
@@ -44,7 +78,7 @@ class Loader:
         self.batch.append(flat)
         self.pending_keys.add(flat.key)
         if len(self.batch) >= self.batch_size:
-            self.flush()
+            self._hand_off()
         return flat.key
 
     def add_records(self, source: str, records: Iterable[Record]) -> None:
@@ -52,15 +86,69 @@ class Loader:
             self.add(record.document, source, record.number, record.line)
 
     def flush(self) -> None:
-        if not self.batch:
-            return
-        self.session.replace(self.batch)
-        self.documents += len(self.batch)
-        self.rows += sum(len(rows) for document in self.batch for rows in document.rows)
-        self.batch.clear()
-        self.pending_keys.clear()
+        """Write everything added so far (in the session's transaction) before returning."""
+        if self.batch:
+            self._hand_off()
+        if self._writer is not None:
+            self._writer.wait()
+
+    def _hand_off(self) -> None:
+        batch, self.batch = self.batch, []
+        self.pending_keys = set()
+        self.documents += len(batch)
+        self.rows += sum(len(rows) for document in batch for rows in document.rows)
+        if self._writer is not None:
+            self._writer.submit(batch)
+        else:
+            self._write(batch)
+
+    def _write(self, batch: list[FlatDocument]) -> None:
+        self.session.replace(batch)
         if self.commit_each_batch:
             self.session.commit()
+        if not gc.isenabled():  # in bulk_mode: the batch is gone, so this scan is short
+            gc.collect(1)
+
+
+class _BackgroundWriter:
+    """One thread writing batches in order; the caller hands over at most one batch ahead, which
+    keeps memory to about three batches. An error is raised in the caller at its next hand-over."""
+
+    def __init__(self, write):
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="flatten-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            try:
+                if batch is None:
+                    return
+                if self._error is None:
+                    self._write(batch)
+            except BaseException as error:  # handed to the caller's thread
+                self._error = error
+            finally:
+                self._queue.task_done()
+
+    def submit(self, batch: list) -> None:
+        self._raise()
+        self._queue.put(batch)
+
+    def wait(self) -> None:
+        self._queue.join()
+        self._raise()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 @dataclass

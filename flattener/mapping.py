@@ -221,7 +221,7 @@ def _build(data: dict, origin: str, lines: dict) -> Mapping:
         name=data.get("name", Path(origin).stem),
         envelope=(data.get("source") or {}).get("envelope"),
         extras_column=data.get("extras_column", "_extras"),
-        foreign_keys=data.get("foreign_keys", True),
+        foreign_keys=data.get("foreign_keys", False),
         root=root,
         lines=lines,
     )

@@ -7,10 +7,12 @@ Rows go in by COPY on PostgreSQL and by executemany elsewhere, one transaction f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import NullType
 
 from .ddl import build_metadata
@@ -139,7 +141,11 @@ class Session:
         for table in self.plan.tables:  # parents first
             rows = [row for document in documents for row in document.rows[table.number]]
             if rows:
-                self.insert(table, rows)
+                try:
+                    self.insert(table, rows)
+                except self.connection.dialect.loaded_dbapi.Error as error:
+                    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    raise DatabaseError(f"the database refused rows of table {table.name!r}: {reason}") from error
 
     def delete(self, keys: Sequence[tuple]) -> None:
         for table in reversed(self.plan.tables):  # children first
@@ -186,11 +192,18 @@ class Session:
                 copy.write_row(row)
 
     def _has_key(self, table: Table, keys: Sequence[tuple]):
+        """`root key IN keys`, with the keys in one parameter: an IN list of a thousand parameters costs
+        more to render than to run, twenty tables per batch."""
         clause = self.store.clauses[table.number]
         columns = [clause.c[name] for name in self.store.root_columns[table.number]]
-        if len(columns) == 1:
-            return columns[0].in_([key[0] for key in keys])
-        return sa.tuple_(*columns).in_(keys)
+        if len(columns) > 1:
+            return sa.tuple_(*columns).in_(keys)
+        values = [key[0] for key in keys]
+        if self.store.dialect == "postgresql":
+            array_type = postgresql.ARRAY(self.plan.root.columns[self.plan.root.primary_key[0]].codec.sql_type())
+            return columns[0] == sa.any_(sa.cast(sa.bindparam("keys", values, type_=NullType()), array_type))
+        rows = sa.select(sa.column("value")).select_from(sa.func.json_each(sa.bindparam("keys", json.dumps(values))))
+        return columns[0].in_(rows)
 
     def _rows(self, table: Table, keys: Sequence[tuple]) -> list:
         clause = self.store.clauses[table.number]

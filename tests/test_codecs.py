@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -178,3 +179,46 @@ def test_timestamps_sort_and_compare_as_instants_in_sql(database_url):
     finally:
         engine.dispose()
     assert ordered == sorted(values)
+
+
+CANONICAL = {precision: re.compile(rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}"
+                                   rf"{'[.][0-9]{%d}' % precision if precision else ''}Z")
+             for precision in (0, 3, 6)}
+near_timestamps = st.one_of(
+    instants.map(lambda instant: instant.isoformat()),
+    st.builds(lambda instant, cut, extra: (canonical(instant)[:cut] + extra + canonical(instant)[cut:]),
+              instants, st.integers(0, 24), st.text(st.sampled_from("0123456789-T:.Z W,+\u0661\uff10"), max_size=3)),
+    st.text(st.sampled_from("0123456789-T:.Z W,+"), min_size=18, max_size=28),
+)
+
+
+@pytest.mark.parametrize("precision", [0, 3, 6])
+@given(value=near_timestamps)
+def test_the_fast_canonical_check_agrees_with_a_strict_pattern(precision, value):
+    """Timestamp.encode decides 'canonical' by length and separators after fromisoformat; a strict
+    regular expression must agree, on valid, near-valid and week-date forms alike."""
+    codec = Timestamp(precision)
+    try:
+        stored = codec.encode(value)
+        canonical_by_codec = stored == value
+    except (Inexact, InvalidValue):
+        canonical_by_codec = False
+    try:
+        datetime.fromisoformat(value)
+        valid = True
+    except ValueError:
+        valid = False
+    assert canonical_by_codec == bool(valid and CANONICAL[precision].fullmatch(value))
+
+
+@given(st.lists(text))
+def test_csv_fast_path_writes_what_the_csv_module_writes(items):
+    import csv
+    import io
+
+    from flattener.codecs import read_csv_record, write_csv_record
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(items)
+    assert write_csv_record(items) == buffer.getvalue()[:-2]
+    assert read_csv_record(write_csv_record(items)) == items

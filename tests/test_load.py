@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flattener import InputError, Loader
+from flattener import DatabaseError, InputError, Loader
 
 from .conftest import table_contents
 from .strategies import documents
@@ -16,12 +16,13 @@ batches = st.lists(documents(EVERYTHING, max_items=2), min_size=1, max_size=3, u
 
 
 def load(store, docs, batch_size=1000):
+    """As `flatten load` does: batches written on a background thread while the next is flattened."""
     with store.session() as session:
         session.create_tables()
-        loader = Loader(session, batch_size=batch_size)
-        for number, document in enumerate(docs, 1):
-            loader.add(document, "test", number)
-        loader.flush()
+        with Loader(session, batch_size=batch_size) as loader:
+            for number, document in enumerate(docs, 1):
+                loader.add(document, "test", number)
+            loader.flush()
         session.commit()
 
 
@@ -119,3 +120,32 @@ def test_missing_key_fields_are_refused(store):
 def test_unmapped_fields_are_refused_where_the_mapping_says_so(store):
     with pytest.raises(InputError, match=r"\$\.events\[0\]\.surprise: field not in the mapping"):
         load(store, [{"id": "a", "events": [{"kind": "x", "surprise": 1}]}])
+
+
+def test_without_with_the_loader_writes_in_the_callers_thread(store):
+    with store.session() as session:
+        session.create_tables()
+        loader = Loader(session, batch_size=2)
+        for name in "abcde":
+            loader.add({"id": name})
+        loader.flush()
+        session.commit()
+    with store.session() as session:
+        assert session.count() == 5
+
+
+def test_a_database_error_in_the_background_writer_reaches_the_caller_and_writes_nothing(store):
+    """The writer thread fails on batch 2 (a real constraint in the database); the error surfaces
+    in the loading thread and the transaction rolls back."""
+    load(store, [{"id": "before"}])
+    before = table_contents(store)
+    with store.engine.begin() as connection:
+        if store.dialect == "postgresql":
+            connection.exec_driver_sql("ALTER TABLE things ADD CONSTRAINT no_boom CHECK (label <> 'boom')")
+        else:
+            connection.exec_driver_sql("CREATE TRIGGER no_boom BEFORE INSERT ON things WHEN NEW.label = 'boom' "
+                                       "BEGIN SELECT RAISE(ABORT, 'no boom'); END")
+    documents = [{"id": f"d{number}", "label": "boom" if number == 3 else "fine"} for number in range(8)]
+    with pytest.raises(DatabaseError, match="the database refused rows of table 'things': .*(no_boom|no boom)"):
+        load(store, documents, batch_size=2)
+    assert table_contents(store) == before

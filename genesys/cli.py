@@ -260,7 +260,9 @@ def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, p
         report = syncer.run(run.sink, since, until)
     how = (f"jobs until {format_instant(report.jobs_until)}, then the details query" if report.jobs_until
            else "the details query")
-    _say(f"synced {format_interval(report.start, report.end)} ({how}); watermark now {format_instant(report.end)}")
+    was = format_instant(report.previous_watermark) if report.previous_watermark else "none"
+    _say(f"synced {format_interval(report.start, report.end)} ({how}); watermark was {was}, now "
+         f"{format_instant(report.watermark)}")
     _report(run, "conversations")
 
 

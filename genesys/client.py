@@ -33,10 +33,6 @@ class GenesysClient:
         self.tokens = TokenProvider(settings, self.transport)
         self.sleep = sleep  # for those who poll through this client (jobs)
 
-    @classmethod
-    def from_environment(cls, **overrides) -> GenesysClient:
-        return cls(Settings.from_environment(**overrides))
-
     @property
     def counters(self):
         return self.transport.counters

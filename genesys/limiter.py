@@ -23,7 +23,6 @@ class RateLimiter:
         self.tokens = self.capacity
         self.updated = clock()
         self.lock = threading.Lock()
-        self.waited = 0.0  # total seconds spent waiting, for the run's summary
 
     def acquire(self) -> None:
         """Wait until one more request fits under the rate, then take its place."""
@@ -34,5 +33,4 @@ class RateLimiter:
             self.tokens -= 1
             wait = -self.tokens * self.interval if self.tokens < 0 else 0.0
         if wait > 0:
-            self.waited += wait
             self.sleep(wait)

@@ -31,6 +31,7 @@ class SyncReport:
     end: datetime
     jobs_until: datetime | None   # where the jobs part stopped (None: no jobs part)
     previous_watermark: datetime | None
+    watermark: datetime
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Sync:
                 else:
                     sink.checkpoint()
         sink.checkpoint(lambda state: advance(state, end), force=True)
-        return SyncReport(start, end, jobs_until, previous)
+        return SyncReport(start, end, jobs_until, previous, sink.state.watermark(self.stream))
 
     def _advance(self, state: State, instant: datetime) -> None:
         current = state.watermark(self.stream)

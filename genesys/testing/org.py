@@ -11,10 +11,10 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from ..intervals import DAY, floor_day, format_instant, format_interval, parse_duration, parse_instant
-from ..synthetic import Synthesizer, default_start, iso
+from ..synthetic import Synthesizer, default_start
 
 FIRST_NAMES = ("Jordan", "Avery", "Riley", "Morgan", "Casey", "Quinn", "Jamie", "Taylor", "Alex", "Sam")
 LAST_NAMES = ("Smith", "Garcia", "Chen", "Okafor", "Novak", "Silva", "Murphy", "Kowalski", "Haddad", "Larsen")

@@ -1,6 +1,7 @@
 """flatten genesys users / queues: every page by nextUri, names for ids, tables that mirror the org."""
 
 from flattener.compare import differences
+from genesys.lookups import LOOKUPS, entities
 from genesys.testing import FakeOptions
 from genesys.testing.server import ALL_PERMISSIONS, QUEUE
 
@@ -39,3 +40,18 @@ def test_queues_need_their_permission(serve, small_org, sqlite_url):
     result = run_cli(server, "queues", "--db", sqlite_url)
     assert result.exit_code == 1
     assert "403 Forbidden" in result.output and "needs the permission routing:queue:view" in result.output
+
+
+def test_pages_without_next_uri_are_followed_by_page_number():
+    """Some listings leave nextUri out; pageNumber and pageCount still tell what is left."""
+    listing = [{"entities": [{"id": str(number)}], "pageNumber": number, "pageCount": 3} for number in (1, 2, 3)]
+    asked = []
+
+    class Client:
+        def get(self, path, params, permission):
+            asked.append((path, params["pageNumber"]))
+            return listing[params["pageNumber"] - 1]
+
+    pages = list(entities(Client(), LOOKUPS["queues"], page_size=1))
+    assert [page[0]["id"] for page in pages] == ["1", "2", "3"]
+    assert asked == [("/api/v2/routing/queues", 1), ("/api/v2/routing/queues", 2), ("/api/v2/routing/queues", 3)]

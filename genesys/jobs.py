@@ -91,30 +91,28 @@ class DetailsJobs:
             sink.checkpoint(force=True)
             self.wait(job_id)
         sink.seen.clear()
-        source = f"job {record.job_id}"
-        while True:
+        while record.state != "loaded":
             page = self.results(record.job_id, record.cursor)
-            for conversation in page.get("conversations") or ():
-                sink.add(conversation, source=f"{source} page {record.pages + 1}")
+            conversations = page.get("conversations") or []
+            sink.progress.expect(len(conversations))
+            for conversation in conversations:
+                sink.add(conversation, source=f"job {record.job_id} page {record.pages + 1}")
             sink.seen.age()
+            if page.get("cursor") and page["cursor"] == record.cursor:
+                raise ApiError(f"details job {record.job_id}: the API gave the same cursor twice")
             record.pages += 1
+            record.conversations += len(conversations)
             record.cursor = page.get("cursor")
-            record.conversations += len(page.get("conversations") or ())
-            if record.cursor:
-                record.state = "reading"
-                sink.checkpoint(lambda state: state.update_job(record))
-                continue
-            record.state = "loaded"
-
-            def finish(state: State) -> None:
-                state.update_job(record)
-                if after is not None:
-                    after(state, record.interval_end)
-
-            sink.checkpoint(finish, force=True)
-            break
+            record.state = "reading" if record.cursor else "loaded"
+            sink.checkpoint(lambda state: self._record(state, record, after), force=record.state == "loaded")
         self.delete(record.job_id)
         return record
+
+    @staticmethod
+    def _record(state: State, record: JobRecord, after: Callable[[State, datetime], None] | None) -> None:
+        state.update_job(record)
+        if record.state == "loaded" and after is not None:
+            after(state, record.interval_end)
 
     def submit(self, start: datetime, end: datetime) -> str:
         body = {"order": "asc", "orderBy": "conversationStart", **self.query, "interval": format_interval(start, end)}

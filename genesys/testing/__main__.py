@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import timedelta
 
@@ -35,6 +36,7 @@ def main() -> None:
             print(f"export {name}={value}")
         if org.data_availability:
             print(f"data availability date: {format_instant(org.data_availability)}")
+        sys.stdout.flush()  # seen at once through a pipe, not when the server stops
         try:
             while True:
                 time.sleep(3600)

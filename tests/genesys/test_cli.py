@@ -3,6 +3,8 @@
 import logging
 import re
 import shlex
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -82,3 +84,20 @@ def test_bad_options_are_explained(serve, small_org, sqlite_url):
     assert result.exit_code == 2 and "the end must come after the start" in result.output
     result = run_cli(server, "sync", "--lookback", "a while", "--db", sqlite_url)
     assert result.exit_code == 2 and "is not a duration" in result.output
+
+
+def test_the_fake_org_can_be_served_on_its_own(tmp_path):
+    """`python -m genesys.testing` prints the exports that point flatten at it, and serves them."""
+    process = subprocess.Popen([sys.executable, "-m", "genesys.testing", "--conversations", "50",
+                                "--available", "2024-05-01T12:00:00Z"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        lines = [process.stdout.readline() for _ in range(6)]
+        assert lines[0].startswith("fake Genesys Cloud at http://127.0.0.1:") and "50 conversations" in lines[0]
+        environment = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines[1:5])
+        assert lines[5].strip() == "data availability date: 2024-05-01T12:00:00.000Z"
+        result = CliRunner().invoke(cli, ["genesys", "details", "--interval", "2024-05-01/P1D",
+                                          "--db", f"sqlite:///{tmp_path / 'try.db'}"], env=environment)
+        assert result.exit_code == 0 and "loaded 50 conversations" in result.output
+    finally:
+        process.terminate()
+        process.wait(10)

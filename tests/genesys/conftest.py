@@ -21,8 +21,7 @@ from genesys.config import Settings
 from genesys.testing import FakeGenesys, FakeOptions, FakeOrg, Faults
 
 ROOT = Path(__file__).resolve().parents[2]
-# The conversation mapping is the default of every command; until it lands, the blueprint stands in.
-MAPPING = "conversation" if (ROOT / "mappings" / "conversation.yaml").exists() else "blueprint"
+MAPPING = "conversation"  # the default of the conversation commands
 START = datetime(2024, 5, 1, tzinfo=timezone.utc)
 FAST = {"GENESYS_BACKOFF_BASE": "0.01", "GENESYS_BACKOFF_MAX": "0.05",  # test waits stay short
         "GENESYS_REQUESTS_PER_MINUTE": "6000"}

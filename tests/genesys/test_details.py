@@ -105,9 +105,11 @@ def test_filters_from_a_query_file_reach_the_api(serve, small_org, sqlite_url, t
     assert 0 < len(documents) == len(voice) < 288
 
 
-def test_the_mapping_can_be_chosen(serve, small_org, sqlite_url):
+def test_the_conversation_mapping_is_the_default_and_can_be_changed(serve, small_org, sqlite_url, tmp_path):
     server = serve(small_org)
-    result = run_cli(server, "details", "--interval", "2024-05-01/P1D", "-m", "blueprint", "--db", sqlite_url)
+    assert run_cli(server, "details", "--interval", "2024-05-01/P1D", "--db", sqlite_url).exit_code == 0
+    assert len(stored(sqlite_url, MAPPING)) == 144
+    other = f"sqlite:///{tmp_path / 'blueprint.db'}"
+    result = run_cli(server, "details", "--interval", "2024-05-01/P1D", "-m", "blueprint", "--db", other)
     assert result.exit_code == 0, result.output
-    assert len(stored(sqlite_url, "blueprint")) == 144
-    assert MAPPING in ("conversation", "blueprint")
+    assert len(stored(other, "blueprint")) == 144

@@ -10,11 +10,11 @@ from .mapping import Mapping, load_mapping, parse_mapping
 from .plan import Plan, compile_plan, open_plan
 from .rebuild import Rebuilder
 from .sources import read_documents
-from .store import Session, Store
+from .store import Session, Store, create_engine
 
 
 __all__ = [
     "DatabaseError", "DocumentError", "FlatDocument", "FlattenError", "Flattener", "InputError", "Loader", "bulk_mode",
-    "Mapping", "MappingError", "Plan", "Rebuilder", "Session", "Store", "compile_plan", "load_mapping",
+    "Mapping", "MappingError", "Plan", "Rebuilder", "Session", "Store", "compile_plan", "create_engine", "load_mapping",
     "open_plan", "parse_mapping", "read_documents", "verify",
 ]

@@ -155,12 +155,8 @@ def reconstruct(ids, everything, mapping, db):
     out = sys.stdout.buffer
     with store.session() as session, bulk_mode():
         if everything:
-            after = None
-            while batch := session.keys(after):
-                documents = session.read(batch)
-                for key in batch:
-                    out.write(dump_json(documents[key]).encode() + b"\n")
-                after = batch[-1]
+            for page in session.pages():
+                out.writelines(dump_json(document).encode() + b"\n" for _, document in page)
             return
         documents = session.read(keys)
     for key in keys:

@@ -8,11 +8,10 @@ original text of inexact values). Rebuilding merges it back, which makes the rou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from .codecs import Inexact, InvalidValue, String, describe, dump_json
 from .errors import DocumentError, json_path
-from .plan import ARRAY, INLINE, LIST, MAP, OBJECT, SCALAR, ObjectNode, Plan, Table
+from .plan import ARRAY, INLINE, LIST, MAP, OBJECT, SCALAR, ObjectNode, Plan, Table, key_getter
 
 _MAP_KEY = String()
 
@@ -29,7 +28,7 @@ class Flattener:
         self.plan = plan
         self._kept: list[str] = []
         self._blanks = [(None,) * (table.width - table.inherited) for table in plan.tables]
-        self._keys = [_key_getter(table.primary_key) for table in plan.tables]
+        self._keys = [key_getter(table.primary_key) for table in plan.tables]
 
     def flatten(self, document) -> FlatDocument:
         if type(document) is not dict:
@@ -179,14 +178,6 @@ class Flattener:
             out = rows[table.number]
             for position, (key, stored) in enumerate(value):
                 out.append([*parent_key, position, key, stored])
-
-
-def _key_getter(columns: tuple[int, ...]):
-    """A fast function row -> the tuple of these columns."""
-    if len(columns) == 1:
-        column = columns[0]
-        return lambda row: (row[column],)
-    return itemgetter(*columns)
 
 
 def _encode_items(codec, items) -> tuple[list, bool]:

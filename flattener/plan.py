@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from .codecs import Codec, Integer, Json, String, codec_for, list_codec_for
 from .mapping import ArraySpec, ListSpec, MapSpec, Mapping, ObjectSpec, ScalarSpec, TableSpec, load_mapping
@@ -96,7 +97,10 @@ class Table:
 
     @property
     def order_by(self) -> tuple[int, ...]:
-        """Columns that put rows in document order: the parent's key, then the position."""
+        """Columns that put rows in order: documents by their key; elements by their parent's key
+        and then their position in the array."""
+        if self.parent is None:
+            return self.primary_key
         tail = (self.position,) if self.position is not None else ()
         return tuple(range(self.inherited)) + tail
 
@@ -265,6 +269,15 @@ class _Builder:
             if spec.index:
                 table.indexes.append((spec.value_column,))
         return table
+
+
+def key_getter(columns: tuple[int, ...]):
+    """A fast function row -> the tuple of these columns (itemgetter, which for one column returns
+    the bare value)."""
+    if len(columns) == 1:
+        column = columns[0]
+        return lambda row: (row[column],)
+    return itemgetter(*columns)
 
 
 def _yaml(path: tuple) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -81,6 +82,7 @@ class Store:
         self.clauses = [sa.table(table.name, *(sa.column(name) for name in table.column_names))
                         for table in plan.tables]
         root_width = len(plan.root.primary_key)
+        self.compiled: dict[tuple[int, str], sa.sql.compiler.Compiled] = {}  # SELECTs by (table, shape)
         self.root_columns = [  # the root key's columns in every table
             [table.column_names[i] for i in (plan.root.primary_key if table is plan.root else range(root_width))]
             for table in plan.tables
@@ -148,27 +150,55 @@ class Session:
                     raise DatabaseError(f"the database refused rows of table {table.name!r}: {reason}") from error
 
     def delete(self, keys: Sequence[tuple]) -> None:
+        composite = len(self.plan.root.primary_key) > 1
+        parameters = {} if composite else {"keys": self._keys_parameter(keys)}
         for table in reversed(self.plan.tables):  # children first
-            clause = self.store.clauses[table.number]
-            self.connection.execute(sa.delete(clause).where(self._has_key(table, keys)))
+            where = self._has_keys(table, keys) if composite else self._has_key(table)
+            self.connection.execute(sa.delete(self.store.clauses[table.number]).where(where), parameters)
 
     def read(self, keys: Sequence[tuple]) -> dict[tuple, dict]:
         """The documents with these root keys (those present), by key."""
         if not keys:
             return {}
-        rows = [self._rows(table, keys) for table in self.plan.tables]
+        if len(self.plan.root.primary_key) > 1:  # a composite root key: an IN list of row values
+            rows = [self.connection.execute(self._select(table, self._has_keys(table, keys))).all()
+                    for table in self.plan.tables]
+        else:
+            rows = [self._fetch(table, "keys", {"keys": self._keys_parameter(keys)}) for table in self.plan.tables]
         return dict(self.rebuilder.documents(rows))
+
+    def pages(self, limit: int = 1000) -> Iterator[list[tuple[tuple, dict]]]:
+        """Every document in key order, `limit` at a time, as (key, document) pairs.
+
+        Each table is read once per page, by a range of the root key. The next page's rows are
+        fetched on a background thread while the caller rebuilds and uses this one, so the database
+        and Python work at the same time."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flatten-reader") as reader:
+            fetching = reader.submit(self._page_rows, None, limit)
+            while True:
+                keys, rows = fetching.result()
+                if not keys:
+                    return
+                fetching = reader.submit(self._page_rows, keys[-1], limit)
+                yield list(self.rebuilder.documents(rows))
+
+    def _page_rows(self, after: tuple | None, limit: int) -> tuple[list[tuple], list]:
+        keys = self.keys(after, limit)
+        if not keys:
+            return keys, []
+        shape, parameters = ("upto", _bound("last", keys[-1])) if after is None else (
+            "between", {**_bound("after", after), **_bound("last", keys[-1])})
+        return keys, [self._fetch(table, shape, parameters) for table in self.plan.tables]
 
     def keys(self, after: tuple | None = None, limit: int = 1000) -> list[tuple]:
         """Root keys in key order, `limit` at a time after `after`: a cursor over every document."""
         root = self.plan.root
-        clause = self.store.clauses[root.number]
-        columns = [clause.c[name] for name in self.store.root_columns[root.number]]
+        columns = self._root_columns(root)
         query = sa.select(*columns).order_by(*columns).limit(limit)
-        if after is not None:
-            query = query.where(sa.tuple_(*columns) > sa.tuple_(*(sa.literal(v) for v in after))
-                                if len(columns) > 1 else columns[0] > after[0])
-        return [tuple(row) for row in self.connection.execute(query)]
+        if after is None:
+            return [tuple(row) for row in self.connection.execute(query)]
+        return [tuple(row) for row in self.connection.execute(query.where(_compare(columns, "after", ">")),
+                                                              _bound("after", after))]
 
     def count(self) -> int:
         clause = self.store.clauses[self.plan.root.number]
@@ -191,25 +221,66 @@ class Session:
             for row in rows:
                 copy.write_row(row)
 
-    def _has_key(self, table: Table, keys: Sequence[tuple]):
-        """`root key IN keys`, with the keys in one parameter: an IN list of a thousand parameters costs
-        more to render than to run, twenty tables per batch."""
+    def _root_columns(self, table: Table) -> list:
         clause = self.store.clauses[table.number]
-        columns = [clause.c[name] for name in self.store.root_columns[table.number]]
-        if len(columns) > 1:
-            return sa.tuple_(*columns).in_(keys)
-        values = [key[0] for key in keys]
+        return [clause.c[name] for name in self.store.root_columns[table.number]]
+
+    def _has_key(self, table: Table):
+        """`root key IN :keys`, the keys in one parameter (see _keys_parameter): an IN list of a
+        thousand parameters costs more to render than to run, twenty tables per batch."""
+        column = self._root_columns(table)[0]
+        keys = sa.bindparam("keys", type_=NullType())
         if self.store.dialect == "postgresql":
             array_type = postgresql.ARRAY(self.plan.root.columns[self.plan.root.primary_key[0]].codec.sql_type())
-            return columns[0] == sa.any_(sa.cast(sa.bindparam("keys", values, type_=NullType()), array_type))
-        rows = sa.select(sa.column("value")).select_from(sa.func.json_each(sa.bindparam("keys", json.dumps(values))))
-        return columns[0].in_(rows)
+            return column == sa.any_(sa.cast(keys, array_type))
+        return column.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(keys)))
 
-    def _rows(self, table: Table, keys: Sequence[tuple]) -> list:
+    def _keys_parameter(self, keys: Sequence[tuple]):
+        values = [key[0] for key in keys]
+        return values if self.store.dialect == "postgresql" else json.dumps(values)
+
+    def _has_keys(self, table: Table, keys: Sequence[tuple]):
+        """For composite root keys: an IN list of row values."""
+        return sa.tuple_(*self._root_columns(table)).in_(keys)
+
+    def _select(self, table: Table, where):
         clause = self.store.clauses[table.number]
         dialect = self.store.dialect
         selected = [sa.type_coerce(column.codec.read(clause.c[column.name], dialect), NullType())
                     for column in table.columns]
-        query = (sa.select(*selected).where(self._has_key(table, keys))
-                 .order_by(*(clause.c[table.columns[i].name] for i in table.order_by)))
-        return self.connection.execute(query).all()
+        return sa.select(*selected).where(where).order_by(*(clause.c[table.columns[i].name] for i in table.order_by))
+
+    def _fetch(self, table: Table, shape: str, parameters: dict) -> list:
+        """The table's rows for one shape of condition, through the driver's own cursor: the SELECT is
+        compiled once per table and shape, and SQLAlchemy's result rows cost more than the query."""
+        compiled = self.store.compiled.get((table.number, shape))
+        if compiled is None:
+            where = {"keys": lambda: self._has_key(table),
+                     "upto": lambda: _compare(self._root_columns(table), "last", "<="),
+                     "between": lambda: sa.and_(_compare(self._root_columns(table), "after", ">"),
+                                                _compare(self._root_columns(table), "last", "<="))}[shape]()
+            compiled = self._select(table, where).compile(dialect=self.connection.dialect)
+            self.store.compiled[(table.number, shape)] = compiled
+        values = compiled.construct_params(parameters)  # with the statement's own constants (to_char formats)
+        cursor = self.driver.cursor()
+        try:
+            cursor.execute(compiled.string, [values[name] for name in compiled.positiontup]
+                           if compiled.positiontup else values)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+
+def _bound(name: str, values: tuple) -> dict:
+    return {f"{name}_{position}": value for position, value in enumerate(values)}
+
+
+def _compare(columns: list, name: str, operator: str):
+    """columns <op> the parameters name_0, name_1 ...: a row-value comparison for several columns."""
+    values = [sa.bindparam(f"{name}_{position}", type_=NullType()) for position in range(len(columns))]
+    if len(columns) == 1:
+        return columns[0].operate(_OPERATORS[operator], values[0])
+    return sa.tuple_(*columns).operate(_OPERATORS[operator], sa.tuple_(*values))
+
+
+_OPERATORS = {">": sa.sql.operators.gt, "<=": sa.sql.operators.le}

@@ -149,3 +149,11 @@ def test_a_database_error_in_the_background_writer_reaches_the_caller_and_writes
     with pytest.raises(DatabaseError, match="the database refused rows of table 'things': .*(no_boom|no boom)"):
         load(store, documents, batch_size=2)
     assert table_contents(store) == before
+
+
+def test_pages_of_documents_come_in_key_order_each_document_once(store):
+    ids = [f"doc-{number:02d}" for number in range(23)]
+    load(store, [{"id": name, "parts": [{"partId": "p"}], "tags": [name]} for name in reversed(ids)])
+    with store.session() as session:
+        seen = [document["id"] for page in session.pages(limit=5) for _, document in page]
+    assert seen == ids

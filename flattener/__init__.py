@@ -12,7 +12,6 @@ from .rebuild import Rebuilder
 from .sources import read_documents
 from .store import Session, Store, create_engine
 
-
 __all__ = [
     "DatabaseError", "DocumentError", "FlatDocument", "FlattenError", "Flattener", "InputError", "Loader", "bulk_mode",
     "Mapping", "MappingError", "Plan", "Rebuilder", "Session", "Store", "compile_plan", "create_engine", "load_mapping",

@@ -161,7 +161,8 @@ def reconstruct(ids, everything, mapping, db):
         documents = session.read(keys)
     for key in keys:
         if key in documents:
-            text = json.dumps(documents[key], indent=2, ensure_ascii=False) if len(keys) == 1 else dump_json(documents[key])
+            document = documents[key]
+            text = json.dumps(document, indent=2, ensure_ascii=False) if len(keys) == 1 else dump_json(document)
             out.write(text.encode("utf-8", "backslashreplace") + b"\n")
     missing = [text for text, key in zip(ids, keys) if key not in documents]
     if missing:
@@ -189,7 +190,8 @@ def parse_key(plan: Plan, text: str) -> tuple:
             try:
                 value = int(value)
             except ValueError:
-                raise click.BadParameter(f"{value!r} is not an integer (the key field {name})", param_hint="ID")
+                raise click.BadParameter(f"{value!r} is not an integer (the key field {name})",
+                                         param_hint="ID") from None
         document[name] = value
     try:
         return Flattener(plan).key_of(document)

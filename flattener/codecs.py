@@ -22,7 +22,7 @@ import io
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -191,7 +191,8 @@ class Timestamp(Codec):
     """
 
     name = "timestamp"
-    _pg_formats = {0: 'YYYY-MM-DD"T"HH24:MI:SS"Z"', 3: 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"', 6: 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'}
+    _pg_formats = {0: 'YYYY-MM-DD"T"HH24:MI:SS"Z"', 3: 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"',
+                   6: 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'}
 
     def __init__(self, precision: int = 3):
         self.precision = precision
@@ -214,9 +215,9 @@ class Timestamp(Codec):
         if len(value) == self._length and value[-1] == "Z" and value[4:self._separators_end:3] == self._separators:
             return value  # fromisoformat accepted it, so the other characters are ASCII digits
         if instant.tzinfo is None:
-            instant = instant.replace(tzinfo=timezone.utc)
+            instant = instant.replace(tzinfo=UTC)
         try:
-            raise Inexact(self.render(instant.astimezone(timezone.utc)))
+            raise Inexact(self.render(instant.astimezone(UTC)))
         except OverflowError:
             raise InvalidValue(f"{value!r} is outside the range of a timestamp") from None
 
@@ -228,7 +229,7 @@ class Timestamp(Codec):
         return text + "Z"
 
     def example(self) -> str:
-        return self.render(datetime(2021, 4, 1, 12, 27, 53, 386123, tzinfo=timezone.utc))
+        return self.render(datetime(2021, 4, 1, 12, 27, 53, 386123, tzinfo=UTC))
 
     def read(self, column, dialect):
         if dialect == "postgresql":

@@ -14,7 +14,8 @@ def build_metadata(plan: Plan) -> sa.MetaData:
     metadata = sa.MetaData()
     for table in plan.tables:  # parents come first, so foreign keys resolve
         names = table.column_names
-        constraints = [sa.PrimaryKeyConstraint(*(names[i] for i in table.primary_key), name=short_name(f"pk_{table.name}"))]
+        key = (names[i] for i in table.primary_key)
+        constraints = [sa.PrimaryKeyConstraint(*key, name=short_name(f"pk_{table.name}"))]
         if table.parent is not None and plan.mapping.foreign_keys:
             parent = table.parent
             constraints.append(sa.ForeignKeyConstraint(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from .codecs import Codec, Integer, Json, String, codec_for, list_codec_for
-from .mapping import ArraySpec, ListSpec, MapSpec, Mapping, ObjectSpec, ScalarSpec, TableSpec, load_mapping
+from .mapping import ArraySpec, ListSpec, Mapping, MapSpec, ObjectSpec, ScalarSpec, TableSpec, load_mapping
 
 ROOT, ARRAY, OBJECT, LIST, MAP = "root", "array", "object", "list", "map"
 SCALAR, INLINE, CHILD = "scalar", "inline", "child"

@@ -42,7 +42,8 @@ def create_engine(url: str) -> sa.Engine:
     try:
         engine = sa.create_engine(parsed)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
-        raise DatabaseError(f"unsupported database URL {parsed.render_as_string(hide_password=True)}: {error}") from None
+        shown = parsed.render_as_string(hide_password=True)
+        raise DatabaseError(f"unsupported database URL {shown}: {error}") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

@@ -8,7 +8,7 @@ wants UTC instants with milliseconds: `2024-05-01T00:00:00.000Z/2024-05-08T00:00
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _ISO_DURATION = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?\Z")
 _SHORT_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|min|s)\Z")
@@ -25,8 +25,8 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an ISO-8601 date or date-time (e.g. 2024-05-01 or "
                          "2024-05-01T08:00:00Z)") from None
     if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=timezone.utc)
-    return instant.astimezone(timezone.utc)
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -57,7 +57,7 @@ def parse_interval(text: str) -> tuple[datetime, datetime]:
 
 
 def format_instant(instant: datetime) -> str:
-    instant = instant.astimezone(timezone.utc)
+    instant = instant.astimezone(UTC)
     return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
 
 
@@ -93,4 +93,4 @@ def halves(start: datetime, end: datetime) -> tuple[tuple[datetime, datetime], t
 
 
 def floor_day(instant: datetime) -> datetime:
-    return instant.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return instant.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .details import DetailsQuery
 from .errors import GenesysError
@@ -47,7 +47,7 @@ class Sync:
             raise GenesysError("this database has never been synced: give the first run a start, e.g. "
                                "`flatten genesys sync --since 2024-05-01` (later runs continue from where it stopped)")
         start = since if since is not None else previous - self.lookback
-        end = until or datetime.now(timezone.utc).replace(microsecond=0)
+        end = until or datetime.now(UTC).replace(microsecond=0)
         if start >= end:
             raise GenesysError(f"nothing to sync: the start {format_instant(start)} is not before the end "
                                f"{format_instant(end)}")

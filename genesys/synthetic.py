@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 MEDIA = ("voice", "voice", "voice", "chat", "message", "email", "callback")
 DISCONNECTS = ("endpoint", "peer", "client", "transfer", "timeout", "system")
@@ -166,7 +166,6 @@ class Synthesizer:
         return {"participantId": self._uuid(), "participantName": "Main IVR", "purpose": "ivr", "sessions": [session]}
 
     def _acd(self, media, peer, queue_id, clock) -> dict:
-        rng = self.rng
         start = clock.now
         end = clock.advance(2, 240)
         session = self._session(media, "inbound", peerId=peer, requestedRoutings=["Standard"], usedRouting="Standard")
@@ -254,4 +253,4 @@ def _ms(start: datetime, end: datetime) -> int:
 
 
 def default_start() -> datetime:
-    return datetime(2024, 5, 1, tzinfo=timezone.utc)
+    return datetime(2024, 5, 1, tzinfo=UTC)

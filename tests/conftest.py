@@ -86,6 +86,22 @@ def make_store():
         store.dispose()
 
 
+def assert_round_trips(store: Store, batch: list[dict]) -> None:
+    """Store a batch of documents and read them back: each must come back strictly equal."""
+    from flattener import Flattener
+    from flattener.compare import differences
+
+    flattener = Flattener(store.plan)
+    flats = [flattener.flatten(document) for document in batch]
+    with store.session() as session:
+        session.create_tables()
+        session.replace(flats)
+        stored = session.read([flat.key for flat in flats])
+        session.commit()
+    for flat, document in zip(flats, batch):
+        assert list(differences(document, stored[flat.key])) == []
+
+
 def table_contents(store: Store) -> dict[str, list[tuple]]:
     """Every row of every table of the plan, sorted: what 'the database state' means in tests."""
     import sqlalchemy as sa

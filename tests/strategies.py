@@ -8,7 +8,7 @@ the wrong type.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
@@ -22,7 +22,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
     max_leaves=8,
 )
-instants = st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.just(timezone.utc))
+instants = st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.just(UTC))
 offsets = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 
 
@@ -73,7 +73,9 @@ def _object(node: ObjectNode, max_items: int, key_names=()):
         if name in key_names:
             values[name] = scalar_values(field.codec, exact_only=True)
         else:
-            values[name] = _value(field, max_items) | _wrong_shape(field) if node.keep_invalid else _value(field, max_items)
+            values[name] = _value(field, max_items)
+            if node.keep_invalid:
+                values[name] = values[name] | _wrong_shape(field)
     optional = [name for name in node.fields if name not in key_names]
     some = st.sets(st.sampled_from(optional)) if optional else st.just(set())
     unknown = st.just({}) if node.reject_extras else st.dictionaries(
@@ -116,7 +118,7 @@ def _value(field, max_items: int):
 def unique_keys(plan: Plan, document: dict) -> dict:
     """Give natural and composite key fields values unique in the document, as their mapping demands."""
     counter = iter(range(1, 1_000_000))
-    base = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    base = datetime(2024, 5, 1, tzinfo=UTC)
 
     def fresh(codec):
         number = next(counter)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
-instants = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc))
+instants = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC))
 
 
 def canonical(instant: datetime, precision: int = 3) -> str:
@@ -127,7 +127,7 @@ def test_timestamp_precision_sets_the_canonical_form():
 def _through_database(engine, data):
     metadata = sa.MetaData()
     names = sorted(EXACT)
-    table = sa.Table("codec_values", metadata, *(sa.Column(f"c{i}", EXACT[n][0].sql_type()) for i, n in enumerate(names)))
+    sa.Table("codec_values", metadata, *(sa.Column(f"c{i}", EXACT[n][0].sql_type()) for i, n in enumerate(names)))
     values = [data.draw(EXACT[name][1], label=name) for name in names]
     with engine.begin() as connection:
         metadata.drop_all(connection)
@@ -166,7 +166,7 @@ def test_timestamps_sort_and_compare_as_instants_in_sql(database_url):
 
     engine = create_engine(database_url)
     codec = Timestamp()
-    base = datetime(2021, 4, 1, 12, 0, tzinfo=timezone.utc)
+    base = datetime(2021, 4, 1, 12, 0, tzinfo=UTC)
     values = [codec.render(base + timedelta(milliseconds=ms)) for ms in (999, 1, 1000, 10)]
     try:
         with engine.begin() as connection:
@@ -181,9 +181,12 @@ def test_timestamps_sort_and_compare_as_instants_in_sql(database_url):
     assert ordered == sorted(values)
 
 
-CANONICAL = {precision: re.compile(rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}"
-                                   rf"{'[.][0-9]{%d}' % precision if precision else ''}Z")
-             for precision in (0, 3, 6)}
+def canonical_pattern(precision: int) -> re.Pattern:
+    fraction = f"[.][0-9]{{{precision}}}" if precision else ""
+    return re.compile(f"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}{fraction}Z")
+
+
+CANONICAL = {precision: canonical_pattern(precision) for precision in (0, 3, 6)}
 near_timestamps = st.one_of(
     instants.map(lambda instant: instant.isoformat()),
     st.builds(lambda instant, cut, extra: (canonical(instant)[:cut] + extra + canonical(instant)[cut:]),

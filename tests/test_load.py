@@ -12,7 +12,8 @@ from .conftest import table_contents
 from .strategies import documents
 from .test_roundtrip import EVERYTHING
 
-batches = st.lists(documents(EVERYTHING, max_items=2), min_size=1, max_size=3, unique_by=lambda document: document["id"])
+batches = st.lists(documents(EVERYTHING, max_items=2), min_size=1, max_size=3,
+                   unique_by=lambda document: document["id"])
 
 
 def load(store, docs, batch_size=1000):
@@ -111,7 +112,8 @@ def test_duplicate_natural_keys_in_a_document_are_refused(store):
 
 
 def test_missing_key_fields_are_refused(store):
-    with pytest.raises(InputError, match=r"record 1: \$\.parts\[0\]\.partId: the key field of table 'parts' is missing"):
+    missing = r"record 1: \$\.parts\[0\]\.partId: the key field of table 'parts' is missing"
+    with pytest.raises(InputError, match=missing):
         load(store, [{"id": "a", "parts": [{"name": "no id"}]}])
     with pytest.raises(InputError, match=r"\$\.id: the key field of table 'things' is missing or null"):
         load(store, [{"id": None}])

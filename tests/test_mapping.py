@@ -14,6 +14,8 @@ from flattener.plan import snake_case
 
 from .test_roundtrip import EVERYTHING
 
+HEAD = "\nroot:\n  table: t\n  key: id\n  fields:\n    id: string\n"  # lines 2-6 of the mappings below
+
 
 def plan_of(text: str):
     return compile_plan(parse_mapping(textwrap.dedent(text), "m.yaml"))
@@ -38,49 +40,24 @@ def test_the_shipped_schema_is_a_valid_json_schema():
          id: strng
      """, "m.yaml:6: root.fields.id: 'strng' is not one of ['string', 'int32', 'int64', 'float', 'boolean', "
           "'timestamp', 'json']"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         n: {type: int64, colum: n2}
-     """, "m.yaml:7: root.fields.n: Additional properties are not allowed ('colum' was unexpected)"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         n: {column: n2}
-     """, "m.yaml:7: root.fields.n: a field needs one of: type, list, map, object, array"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         n: {type: string, list: string}
-     """, "root.fields.n: Additional properties are not allowed ('list' was unexpected)"),
+    (HEAD + "    n: {type: int64, colum: n2}\n",
+     "m.yaml:7: root.fields.n: Additional properties are not allowed ('colum' was unexpected)"),
+    (HEAD + "    n: {column: n2}\n", "m.yaml:7: root.fields.n: a field needs one of: type, list, map, object, array"),
+    (HEAD + "    n: {type: string, list: string}\n",
+     "root.fields.n: Additional properties are not allowed ('list' was unexpected)"),
     ("""
      root:
        table: Things
        key: id
        fields: {id: string}
-     """, "m.yaml:3: root.table: 'Things' is not a SQL name (lower-case letters, digits and _, not starting with a digit)"),
+     """, "m.yaml:3: root.table: 'Things' is not a SQL name (lower-case letters, digits and _, not starting with "
+          "a digit)"),
     ("""
      root:
        table: t
        fields: {id: string}
      """, "m.yaml:2: root: 'key' is a required property"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         m: {map: string}
-     """, "m.yaml:7: root.fields.m: 'table' is a required property"),
+    (HEAD + "    m: {map: string}\n", "m.yaml:7: root.fields.m: 'table' is a required property"),
     ("""
      root:
        table: t
@@ -95,32 +72,13 @@ def test_the_shipped_schema_is_a_valid_json_schema():
        fields:
          id: json
      """, "root.key: key field 'id' must be one of string, int32, int64, boolean, timestamp"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         aB: string
-         a_b: string
-     """, "m.yaml:8: root.fields.a_b: column 'a_b' of table 't' is already used by root.fields.aB: set another "
+    (HEAD + "    aB: string\n    a_b: string\n",
+     "m.yaml:8: root.fields.a_b: column 'a_b' of table 't' is already used by root.fields.aB: set another "
           "`column:` name"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         kids: {array: {table: t, fields: {x: string}}}
-     """, "root.fields.kids.array: table name 't' is already used by root"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         kids: {array: {table: k, fields: {id: string}}}
-     """, "m.yaml:7: root.fields.kids.array.fields.id: column 'id' of table 'k' is already used by the parent's key"),
+    (HEAD + "    kids: {array: {table: t, fields: {x: string}}}\n",
+     "root.fields.kids.array: table name 't' is already used by root"),
+    (HEAD + "    kids: {array: {table: k, fields: {id: string}}}\n",
+     "m.yaml:7: root.fields.kids.array.fields.id: column 'id' of table 'k' is already used by the parent's key"),
     ("""
      source: {envelope: id}
      root:
@@ -135,22 +93,9 @@ def test_the_shipped_schema_is_a_valid_json_schema():
        indexes: [nope]
        fields: {id: string}
      """, "root.indexes: index column 'nope' is not a column of table 't'"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         o: {object: {table: o, prefix: x_, fields: {a: string}}}
-     """, "root.fields.o.object: an object stored in its own table takes no prefix"),
-    ("""
-     root:
-       table: t
-       key: id
-       fields:
-         id: string
-         id: int32
-     """, "m.yaml:7: not valid YAML: duplicate key 'id'"),
+    (HEAD + "    o: {object: {table: o, prefix: x_, fields: {a: string}}}\n",
+     "root.fields.o.object: an object stored in its own table takes no prefix"),
+    (HEAD + "    id: int32\n", "m.yaml:7: not valid YAML: duplicate key 'id'"),
     ("root: [", "m.yaml:1: not valid YAML"),
 ])
 def test_bad_mappings_are_reported_with_their_yaml_path(text, expected):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from flattener import Flattener, Rebuilder, open_plan
 from flattener.compare import differences
 
-from .conftest import TEST_MAPPINGS
+from .conftest import TEST_MAPPINGS, assert_round_trips
 from .strategies import documents
 
 EVERYTHING = open_plan(str(TEST_MAPPINGS / "everything.yaml"))
@@ -25,19 +25,10 @@ def test_rows_rebuild_the_document_exactly(document):
 
 def test_documents_rebuild_exactly_from_the_database(database_url, make_store):
     store = make_store(EVERYTHING, database_url)
-    with store.session() as session:
-        session.create_tables()
-        session.commit()
 
     @settings(max_examples=60)
     @given(st.lists(documents(EVERYTHING), min_size=1, max_size=4, unique_by=lambda document: document["id"]))
     def check(batch):
-        flattener = Flattener(EVERYTHING)
-        flats = [flattener.flatten(document) for document in batch]
-        with store.session() as session:
-            session.replace(flats)
-            stored = session.read([flat.key for flat in flats])
-        for flat, document in zip(flats, batch):
-            assert list(differences(document, stored[flat.key])) == []
+        assert_round_trips(store, batch)
 
     check()

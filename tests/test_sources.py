@@ -121,7 +121,7 @@ def test_a_large_envelope_streams_in_bounded_memory():
     stream = JsonStream(io.BytesIO(text.encode()), "t", "items", chunk_size=4096)
     largest = 0
     count = 0
-    for record in stream.records():
+    for _ in stream.records():
         count += 1
         largest = max(largest, len(stream.text))
     assert count == 2000

@@ -130,7 +130,8 @@ class FakeOrg:
         start, end = (parse_instant(part) for part in interval.split("/"))
         step = parse_duration(granularity) if granularity else end - start
         wanted = set(metrics) | ({"tAnswered"} if "oServiceLevel" in metrics else set())
-        cells: dict[tuple, dict[int, dict[str, list[int]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+        cells: dict[tuple, dict[int, dict[str, list[int]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list)))
         low, high = format_instant(start), format_instant(end)
         for conversation in self.started_between(start - timedelta(days=2), end):
             for participant in conversation["participants"]:

@@ -22,7 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -263,7 +263,7 @@ class FakeGenesys:
             matches = [conversation for conversation in matches if wanted(conversation)]
         if payload.get("order") == "desc":
             matches = matches[::-1]
-        job = Job(str(uuid.uuid4()), payload["interval"], matches, datetime.now(timezone.utc))
+        job = Job(str(uuid.uuid4()), payload["interval"], matches, datetime.now(UTC))
         with self.lock:
             self.jobs[job.id] = job
         return 202, {}, {"jobId": job.id}
@@ -277,7 +277,7 @@ class FakeGenesys:
             if job.state in ("QUEUED", "PENDING"):
                 if job.polls >= self.options.job_polls:
                     job.state = self.options.job_outcome
-                    job.completed, job.completed_at = datetime.now(timezone.utc), time.monotonic()
+                    job.completed, job.completed_at = datetime.now(UTC), time.monotonic()
                 elif job.polls > 1:
                     job.state = "PENDING"
             status = {"state": job.state, "submissionDate": format_instant(job.submitted)}
@@ -350,7 +350,7 @@ class FakeGenesys:
         return start, end
 
     def _available(self) -> datetime:
-        return self.org.data_availability or datetime.now(timezone.utc) - timedelta(hours=2)
+        return self.org.data_availability or datetime.now(UTC) - timedelta(hours=2)
 
     def _job(self, job_id):
         with self.lock:

@@ -6,7 +6,7 @@ server's own URL, never from a region.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from genesys.testing import FakeGenesys, FakeOptions, FakeOrg, Faults
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = "conversation"  # the default of the conversation commands
-START = datetime(2024, 5, 1, tzinfo=timezone.utc)
+START = datetime(2024, 5, 1, tzinfo=UTC)
 FAST = {"GENESYS_BACKOFF_BASE": "0.01", "GENESYS_BACKOFF_MAX": "0.05",  # test waits stay short
         "GENESYS_REQUESTS_PER_MINUTE": "6000"}
 

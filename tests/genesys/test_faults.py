@@ -1,6 +1,6 @@
 """Thousands of conversations through a fake Genesys that misbehaves: each lands once, and round-trips."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flattener import open_plan
 from flattener.compare import differences
@@ -9,7 +9,7 @@ from genesys.testing import FakeOptions, FakeOrg, Faults, query_variant
 from .conftest import MAPPING, START, query, run_cli, stored
 
 CONVERSATIONS = 3000
-AVAILABLE = datetime(2024, 5, 4, tzinfo=timezone.utc)
+AVAILABLE = datetime(2024, 5, 4, tzinfo=UTC)
 
 
 def test_thousands_of_conversations_through_faults_land_exactly_once(serve, database_url):

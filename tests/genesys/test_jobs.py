@@ -1,6 +1,6 @@
 """flatten genesys job: availability, the state machine, cursor pages, failures, resuming."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flattener.compare import differences
 from genesys.testing import FakeOptions, Faults
@@ -103,7 +103,7 @@ def test_an_expired_job_is_submitted_again(serve, small_org, sqlite_url):
 
 
 def test_availability_is_checked_first(serve, small_org, sqlite_url):
-    small_org.data_availability = datetime(2024, 5, 2, tzinfo=timezone.utc)
+    small_org.data_availability = datetime(2024, 5, 2, tzinfo=UTC)
     server = serve(small_org)
     result = run_cli(server, *JOB, "--interval", "2024-05-02/2024-05-03", "--db", sqlite_url)
     assert result.exit_code == 1 and "starts after that" in result.output and "flatten genesys details" in result.output

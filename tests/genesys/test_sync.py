@@ -1,11 +1,11 @@
 """flatten genesys sync: watermark, look-back, jobs for the datalake's past and the query for the rest."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from tests.conftest import table_contents
 from flattener import Store, open_plan
 from flattener.compare import differences
 from genesys.testing import FakeOrg, query_variant
+from tests.conftest import table_contents
 
 from .conftest import MAPPING, START, query, run_cli, stored
 
@@ -34,7 +34,7 @@ def test_the_first_sync_needs_a_start(serve, small_org, sqlite_url):
 
 def test_old_data_through_jobs_and_new_through_the_query(serve, database_url):
     org = FakeOrg.generate(400, seed=11, start=START, spacing=timedelta(minutes=15),
-                           data_availability=datetime(2024, 5, 3, 6, tzinfo=timezone.utc))
+                           data_availability=datetime(2024, 5, 3, 6, tzinfo=UTC))
     server = serve(org)
     result = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-06", "--db", database_url)
     assert result.exit_code == 0, result.output
@@ -72,7 +72,7 @@ def test_conversations_that_changed_within_the_lookback_are_replaced(serve, smal
     assert open_ones and old_open
     for key in open_ones + old_open:
         small_org.finish(key)
-    new = small_org.add(5, datetime(2024, 5, 2, 12, 1, tzinfo=timezone.utc), timedelta(minutes=7))
+    new = small_org.add(5, datetime(2024, 5, 2, 12, 1, tzinfo=UTC), timedelta(minutes=7))
 
     result = run_cli(server, *SYNC, "--until", "2024-05-02T13:00:00Z", "--no-jobs", "--lookback", "12h",
                      "--db", database_url)

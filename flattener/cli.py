@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from importlib.metadata import entry_points
@@ -21,6 +22,7 @@ from .errors import DocumentError, FlattenError
 from .flatten import Flattener
 from .load import DEFAULT_BATCH_SIZE, Loader, bulk_mode, verify
 from .plan import Plan, describe, open_plan
+from .progress import Progress
 from .sources import read_documents
 from .store import DEFAULT_URL, Store
 
@@ -120,13 +122,16 @@ def load(files, mapping, db, batch_size, atomic):
     plan = open_plan(mapping)
     store = Store(plan, db)
     started = time.perf_counter()
+    progress = Progress("loading", show_count=False)  # counts would be bytes: a percentage says more
+    progress.expect(sum(os.path.getsize(source) for source in files if source != "-" and os.path.isfile(source)))
     with store.session() as session, bulk_mode():
         session.create_tables()
         with Loader(session, batch_size=batch_size, commit_each_batch=not atomic) as loader:
             for source in files:
-                loader.add_records(source, read_documents(source, plan.envelope))
+                loader.add_records(source, read_documents(source, plan.envelope, on_read=progress.advance))
             loader.flush()
         session.commit()
+    progress.close()
     for message in loader.kept[:20]:
         click.echo(f"warning: kept as raw JSON beside a NULL column: {message}", err=True)
     if len(loader.kept) > 20:

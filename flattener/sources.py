@@ -19,7 +19,7 @@ import gzip
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .errors import InputError
@@ -50,8 +50,10 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
-def read_documents(source: str, envelope: str | None = None, chunk_size: int = CHUNK_SIZE) -> Iterator[Record]:
-    """Records of a file (`-` is standard input; a `.gz` name is gunzipped)."""
+def read_documents(source: str, envelope: str | None = None, chunk_size: int = CHUNK_SIZE,
+                   on_read: Callable[[int], None] | None = None) -> Iterator[Record]:
+    """Records of a file (`-` is standard input; a `.gz` name is gunzipped). `on_read` is told how
+    many bytes of the file each read consumed (for a progress bar)."""
     name = "<stdin>" if source == "-" else source
     try:
         opened = contextlib.nullcontext(sys.stdin.buffer) if source == "-" else (
@@ -59,7 +61,26 @@ def read_documents(source: str, envelope: str | None = None, chunk_size: int = C
     except OSError as error:
         raise InputError(name, f"cannot open: {error.strerror or error}") from None
     with opened as binary:
-        yield from JsonStream(binary, name, envelope, chunk_size).records()
+        stream = JsonStream(binary, name, envelope, chunk_size)
+        if on_read is not None:
+            stream.on_read = _file_position_reporter(binary, on_read)
+        yield from stream.records()
+
+
+def _file_position_reporter(binary, on_read: Callable[[int], None]) -> Callable[[], None]:
+    """Report progress through the file on disk, so a gzipped file advances by compressed bytes."""
+    raw = getattr(binary, "fileobj", None) or binary
+    last = [0]
+
+    def report() -> None:
+        try:
+            position = raw.tell()
+        except (OSError, ValueError):  # a pipe: no position to report
+            return
+        on_read(position - last[0])
+        last[0] = position
+
+    return report
 
 
 class JsonStream:
@@ -73,6 +94,7 @@ class JsonStream:
         self.line, self.line_pos, self.column_base = 1, 0, 0  # line number at line_pos; column of text[0]
         self.record = 0
         self.streaming_envelopes = True
+        self.on_read: Callable[[], None] | None = None
 
     # -- the buffer -------------------------------------------------------------------------
 
@@ -92,6 +114,8 @@ class JsonStream:
         except (OSError, EOFError) as error:
             raise self._error(len(self.text), f"cannot read: {error}") from None
         self.eof = not data
+        if self.on_read is not None:
+            self.on_read()
         if not text:
             return False
         keep = self.pos if self.hold is None else self.hold

@@ -7,12 +7,10 @@ not the interval. Each commit carries the data and the state that says it was st
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
-import click
-
 from flattener import DocumentError, InputError, Loader, Session
+from flattener.progress import Progress
 
 from .state import State
 
@@ -35,30 +33,6 @@ class SeenKeys:
 
     def clear(self) -> None:
         self.previous, self.current = set(), set()
-
-
-class Progress:
-    """A progress bar on stderr when stderr is a terminal; silent otherwise (cron, CI, pipes)."""
-
-    def __init__(self, label: str, enabled: bool | None = None):
-        enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True) if enabled else None
-        if self.bar:
-            self.bar.__enter__()
-
-    def expect(self, count: int) -> None:
-        """More work became known (a window's totalHits)."""
-        if self.bar:
-            self.bar.length += count
-
-    def advance(self, count: int = 1) -> None:
-        if self.bar:
-            self.bar.update(count)
-
-    def close(self) -> None:
-        if self.bar:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
 
 
 class Sink:

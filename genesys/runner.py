@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flattener import Store, open_plan
+from flattener.progress import Progress
 
 from .client import GenesysClient
-from .loading import Progress, Sink
+from .loading import Sink
 from .state import State
 
 log = logging.getLogger("genesys.run")

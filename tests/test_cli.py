@@ -137,3 +137,30 @@ def test_the_installed_command_runs(tmp_path):
     result = subprocess.run([sys.executable, "-m", "flattener", "load", CONVERSATION2, "--db",
                              f"sqlite:///{tmp_path / 'x.db'}"], capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_a_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
+    """Real terminals: the bar goes to stderr when it is a tty (a pseudo-terminal here), and a
+    pipe gets only the summary line."""
+    import os
+    import pty
+    import select
+
+    command = [sys.executable, "-m", "flattener", "load", EXAMPLES, "--db", f"sqlite:///{tmp_path / 'p.db'}"]
+    piped = subprocess.run(command, capture_output=True, text=True)
+    assert piped.returncode == 0 and piped.stderr.count("\n") == 1 and piped.stderr.startswith("loaded 2 documents")
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, stderr=follower, stdout=subprocess.DEVNULL)
+    os.close(follower)
+    output = b""
+    while select.select([leader], [], [], 30)[0]:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait() == 0
+    assert b"loading" in output and b"100%" in output and b"loaded 2 documents" in output

@@ -375,6 +375,10 @@ def environment(targets: list[Target], dlt_python: Path | None) -> dict:
     return versions
 
 
+def readable(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
 def save(results_dir: Path, kind: str, results: dict) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{kind}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
@@ -420,7 +424,7 @@ def speed(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> s
         "rows": data.rows, "input_bytes": path.stat().st_size, "repeat": arguments.repeat, "environment": versions,
         "verified": bench.verified, "dlt_note": dlt_note,
         "figures": [figure.summary() for figure in bench.figures], "targets": [asdict(v) for v in found]})
-    return report + f"\n\nresults: {saved.relative_to(ROOT) if saved.is_relative_to(ROOT) else saved}\n"
+    return report + f"\n\nresults: {readable(saved)}\n"
 
 
 RSS_LIMIT_MB = 300
@@ -450,10 +454,13 @@ def memory(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> 
                             "command": shown(command)})
     table = markdown_table(["database", "layout", "file MB", "conversations", "seconds", "conversations/s",
                             "peak RSS MB", f"< {RSS_LIMIT_MB} MB"], rows)
+    versions = environment(targets, None)
     saved = save(arguments.results_dir, "memory", {"command": arguments.command_line, "mapping": plan.mapping.name,
-                                                   "runs": results})
+                                                   "environment": versions, "runs": results})
     return (f"## flatten memory check\n\n- command: `{arguments.command_line}`\n- mapping: {plan.mapping.name}\n"
-            f"- one run per file; peak RSS of the `flatten load` process\n\n{table}\n\nresults: {saved}\n")
+            f"- one run per file; peak RSS of the `flatten load` process\n"
+            f"- machine: {', '.join(f'{name} {value}' for name, value in versions.items())}\n\n"
+            f"{table}\n\nresults: {readable(saved)}\n")
 
 
 # -- command line -----------------------------------------------------------------------------------

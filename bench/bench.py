@@ -25,6 +25,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -364,10 +365,21 @@ def busy(figures: Figures) -> str:
     return f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores (the benchmark alone: about 1 to 2)"
 
 
-def environment(targets: list[Target], dlt_python: Path | None) -> dict:
-    revision = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT)
-    versions = {"revision": revision.stdout.strip() or "unknown", "python": sys.version.split()[0],
-                "cores": os.cpu_count()}
+def code_revision() -> str:
+    """The commit, and a digest of the engine and mapping files as they are on disk: others edit the
+    tree while benchmarks run, and a figure says something only about the code it measured."""
+    described = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT)
+    digest = hashlib.sha1()
+    for path in sorted([*(ROOT / "flattener").rglob("*.py"), *(ROOT / "mappings").glob("*.yaml")]):
+        digest.update(path.read_bytes())
+    return f"{described.stdout.strip() or 'unknown'} (engine files {digest.hexdigest()[:10]})"
+
+
+def environment(targets: list[Target], dlt_python: Path | None, revision_at_start: str) -> dict:
+    revision = code_revision()
+    if revision != revision_at_start:
+        revision = f"{revision_at_start} at the start, {revision} at the end: the engine changed during the run"
+    versions = {"revision": revision, "python": sys.version.split()[0], "cores": os.cpu_count()}
     versions.update({target.name: target.version() for target in targets})
     if dlt_python is not None:
         versions["dlt"] = subprocess.run([dlt_python, "-c", "import dlt; print(dlt.__version__)"],
@@ -397,6 +409,7 @@ def speed(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> s
         except BenchError as error:
             dlt_note = f"dlt could not be installed: {error}"
             progress(dlt_note)
+    revision_at_start = code_revision()
     progress(f"generating {arguments.conversations} conversations (once; kept in {arguments.data_dir})")
     path = conversations_file(arguments.data_dir, arguments.conversations, arguments.seed)
     data = flatten_in_advance(plan, path)
@@ -404,7 +417,7 @@ def speed(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> s
     bench.run(data)
     databases = [target.name for target in targets]
     found = verdicts(bench.figures, databases, arguments.batch_sizes, dlt_note)
-    versions = environment(targets, dlt_python)
+    versions = environment(targets, dlt_python, revision_at_start)
     header = [
         "## flatten benchmark",
         "",
@@ -433,6 +446,7 @@ RSS_LIMIT_MB = 300
 def memory(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> str:
     """Load one big file in each layout; peak RSS must stay flat however large the file."""
     size = parse_size(arguments.big_file)
+    revision_at_start = code_revision()
     progress(f"generating about {size / 1e6:,.0f} MB of conversations (once; kept in {arguments.data_dir})")
     ndjson, conversations = sized_file(arguments.data_dir, size, arguments.seed)
     rows, results = [], []
@@ -454,7 +468,7 @@ def memory(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> 
                             "command": shown(command)})
     table = markdown_table(["database", "layout", "file MB", "conversations", "seconds", "conversations/s",
                             "peak RSS MB", f"< {RSS_LIMIT_MB} MB"], rows)
-    versions = environment(targets, None)
+    versions = environment(targets, None, revision_at_start)
     saved = save(arguments.results_dir, "memory", {"command": arguments.command_line, "mapping": plan.mapping.name,
                                                    "environment": versions, "runs": results})
     return (f"## flatten memory check\n\n- command: `{arguments.command_line}`\n- mapping: {plan.mapping.name}\n"

@@ -201,10 +201,12 @@ class Bench:
         self.dlt_python = dlt_python
         self.figures = Figures()
         self.verified: dict[str, str] = {}
+        self.startups: list[Run] = []
 
     def run(self, data: Input) -> None:
         for repeat in range(1, self.arguments.repeat + 1):
             progress(f"run {repeat} of {self.arguments.repeat}")
+            self.startups.append(run_measured(flatten_command("--version")))
             for target in self.targets:
                 self.loads(target, data)
                 self.reconstruct(target, data)
@@ -213,6 +215,11 @@ class Bench:
                 self.floor(target, data)
                 if self.dlt_python is not None:
                     self.dlt(target, data)
+
+    def startup(self) -> str:
+        """What every flatten figure includes before any work: the interpreter and the imports."""
+        seconds = statistics.median(run.seconds for run in self.startups)
+        return f"{seconds:.2f} s, {max(run.peak_rss_mb for run in self.startups):.0f} MB"
 
     def loads(self, target: Target, data: Input) -> None:
         expected = [len(rows) for rows in data.rows_by_table]
@@ -369,16 +376,20 @@ def code_revision() -> str:
     """The commit, and a digest of the engine and mapping files as they are on disk: others edit the
     tree while benchmarks run, and a figure says something only about the code it measured."""
     described = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT)
+    return f"{described.stdout.strip() or 'unknown'} (engine files {engine_digest()})"
+
+
+def engine_digest() -> str:
     digest = hashlib.sha1()
     for path in sorted([*(ROOT / "flattener").rglob("*.py"), *(ROOT / "mappings").glob("*.yaml")]):
         digest.update(path.read_bytes())
-    return f"{described.stdout.strip() or 'unknown'} (engine files {digest.hexdigest()[:10]})"
+    return digest.hexdigest()[:10]
 
 
 def environment(targets: list[Target], dlt_python: Path | None, revision_at_start: str) -> dict:
-    revision = code_revision()
-    if revision != revision_at_start:
-        revision = f"{revision_at_start} at the start, {revision} at the end: the engine changed during the run"
+    revision = revision_at_start
+    if engine_digest() not in revision_at_start:
+        revision += f", engine files {engine_digest()} at the end: the engine changed during the run"
     versions = {"revision": revision, "python": sys.version.split()[0], "cores": os.cpu_count()}
     versions.update({target.name: target.version() for target in targets})
     if dlt_python is not None:
@@ -426,6 +437,8 @@ def speed(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> s
         f"- input: {data.conversations:,} conversations, {data.rows:,} rows "
         f"({data.rows / data.conversations:.1f} per conversation), {path.stat().st_size / 1e6:.1f} MB of NDJSON",
         f"- figures: median of {arguments.repeat} run(s) each; peak RSS is the highest of the runs",
+        f"- start-up of `flatten --version` (interpreter and imports, part of every flatten figure): "
+        f"{bench.startup()}",
         f"- machine load (1-minute average) as the steps ended: {busy(bench.figures)}",
         f"- machine: {', '.join(f'{name} {value}' for name, value in versions.items())}",
         *(f"- verify on {database}: {text}" for database, text in bench.verified.items()),
@@ -436,6 +449,7 @@ def speed(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> s
         "command": arguments.command_line, "mapping": plan.mapping.name, "conversations": data.conversations,
         "rows": data.rows, "input_bytes": path.stat().st_size, "repeat": arguments.repeat, "environment": versions,
         "verified": bench.verified, "dlt_note": dlt_note,
+        "startup": [{"seconds": run.seconds, "peak_rss_mb": run.peak_rss_mb} for run in bench.startups],
         "figures": [figure.summary() for figure in bench.figures], "targets": [asdict(v) for v in found]})
     return report + f"\n\nresults: {readable(saved)}\n"
 

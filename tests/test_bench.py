@@ -32,6 +32,7 @@ def test_speed_report_has_every_figure(tmp_path):
         assert f"| sqlite | {target} |" in report
     assert "verified 50 documents: 50 identical, 0 different" in report
     assert "median of 1 run(s)" in report
+    assert "start-up of `flatten --version`" in report
     (saved,) = (tmp_path / "results").glob("bench-*.json")
     results = json.loads(saved.read_text())
     assert results["conversations"] == 50

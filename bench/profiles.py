@@ -42,7 +42,8 @@ LOAD_PHASES = [
     ("flattener/sources.py", None, "parse: read the file, decode JSON"),
     ("flattener/flatten.py", None, "flatten: walk documents into rows"),
     ("flattener/codecs.py", None, "encode: codecs, extras JSON"),
-    ("flattener/store.py", "delete", "delete: documents already present"),
+    ("flattener/store.py", "delete", "replace: find and delete documents already present"),
+    ("flattener/store.py", "present", "replace: find and delete documents already present"),
     ("flattener/store.py", "_copy", "write: COPY (psycopg + server)"),
     ("flattener/store.py", "_execute_many", "write: executemany (sqlite3)"),
     ("flattener/store.py", "create_tables", "DDL: create and inspect tables"),
@@ -57,13 +58,12 @@ RECONSTRUCT_PHASES = [
     ("flattener/codecs.py", None, "decode: codecs"),
     ("flattener/rebuild.py", None, "rebuild: rows into documents, extras JSON"),
     ("flattener/store.py", "keys", "keys: a page of root keys"),
-    ("flattener/store.py", "_rows", "read: SELECT, fetch and convert rows"),
-    ("flattener/store.py", None, "store: other (connecting, building queries)"),
+    ("flattener/store.py", None, "read: SELECT, fetch and convert rows"),
     ("flattener/cli.py", "reconstruct", "output: encode and write"),
     ("flattener/mapping.py", None, "mapping: read and validate"),
     ("flattener/plan.py", None, "mapping: compile the plan"),
 ]
-OTHER = "other: CLI, SQLAlchemy engine setup"
+OTHER = "other: CLI, engine setup, idle threads"
 
 
 def profiler_class():
@@ -114,6 +114,7 @@ LAYERS = [
     ("/json/", None, "json"),
     ("/threading.py", None, "thread wait"),  # one thread waiting for the other to hand over or finish
     ("/queue.py", None, "thread wait"),
+    ("/concurrent/futures/", None, "thread wait"),
 ]
 LAYER_NAMES = ["engine", "json", "SQLAlchemy", "psycopg", "server wait", "thread wait", "other"]
 

@@ -109,6 +109,10 @@ def profile(profiler_type, arguments: list[str], interval: float) -> list[tuple[
 LAYERS = [
     ("/psycopg/", "wait", "server wait"),  # psycopg blocks here until PostgreSQL answers
     ("/psycopg", None, "psycopg"),
+    ("<built-in>", "Cursor.executemany", "sqlite3"),  # SQLite works inside this process, in its driver call
+    ("<built-in>", "Connection.executemany", "sqlite3"),
+    ("<built-in>", "Cursor.execute", "sqlite3"),
+    ("<built-in>", "Cursor.fetchall", "sqlite3"),
     ("/sqlalchemy/", None, "SQLAlchemy"),
     ("/flattener/", None, "engine"),
     ("/json/", None, "json"),
@@ -116,7 +120,7 @@ LAYERS = [
     ("/queue.py", None, "thread wait"),
     ("/concurrent/futures/", None, "thread wait"),
 ]
-LAYER_NAMES = ["engine", "json", "SQLAlchemy", "psycopg", "server wait", "thread wait", "other"]
+LAYER_NAMES = ["engine", "json", "SQLAlchemy", "psycopg", "server wait", "sqlite3", "thread wait", "other"]
 
 
 def _first_match(rules, path: str, function: str, default: str) -> str:
@@ -126,7 +130,8 @@ def _first_match(rules, path: str, function: str, default: str) -> str:
 def attribute(root, rules) -> tuple[dict[str, dict[str, float]], dict[tuple, float]]:
     """Own time of every frame -> (seconds by phase and layer, seconds by function).
 
-    A built-in function (no file) counts in the layer of the code that called it."""
+    A built-in function (no file) counts in the layer of the code that called it, but for the
+    sqlite3 driver's calls, inside which SQLite does its work."""
     phases: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     functions: dict[tuple, float] = defaultdict(float)
     stack = [(root, OTHER, "other")]
@@ -134,7 +139,8 @@ def attribute(root, rules) -> tuple[dict[str, dict[str, float]], dict[tuple, flo
         frame, outer_phase, outer_layer = stack.pop()
         path = (frame.file_path or "").replace(os.sep, "/")
         phase = _first_match(rules, path, frame.function, outer_phase)
-        layer = outer_layer if path.startswith("<") or not path else _first_match(LAYERS, path, frame.function, "other")
+        built_in = path.startswith("<") or not path
+        layer = _first_match(LAYERS, path, frame.function, outer_layer if built_in else "other")
         own = frame.total_self_time
         phases[phase][layer] += own
         functions[(frame.function, f"{frame.file_path_short}:{frame.line_no}")] += own
@@ -155,7 +161,7 @@ def section(title: str, profiler, rules, top: int) -> str:
                      for (name, where), seconds in sorted(functions.items(), key=lambda item: -item[1])[:top]]
     return (f"### {title}: {total:.2f} s sampled\n\n"
             + "Seconds by phase, and within each phase by whose code ran (server wait: psycopg blocked on "
-              "PostgreSQL):\n\n"
+              "PostgreSQL; sqlite3: SQLite at work in the driver's calls):\n\n"
             + markdown_table(["phase", "seconds", "share", *LAYER_NAMES], phase_rows) + "\n\n"
             + f"Top {top} functions by own time (time in C code they call included):\n\n"
             + markdown_table(["function", "where", "own s", "share"], function_rows) + "\n")

@@ -151,6 +151,14 @@ class Session:
                     raise DatabaseError(f"the database refused rows of table {table.name!r}: {reason}") from error
 
     def delete(self, keys: Sequence[tuple]) -> None:
+        """Delete the documents with these root keys, children first.
+
+        Rows are only ever written and deleted a whole document at a time, so a document has child
+        rows only if it has its root row: one indexed SELECT on the root table finds the keys that
+        are present, and a first load (none are) skips the twenty DELETEs per batch."""
+        keys = self.present(keys)
+        if not keys:
+            return
         composite = len(self.plan.root.primary_key) > 1
         parameters = {} if composite else {"keys": self._keys_parameter(keys)}
         for table in reversed(self.plan.tables):  # children first
@@ -200,6 +208,15 @@ class Session:
             return [tuple(row) for row in self.connection.execute(query)]
         return [tuple(row) for row in self.connection.execute(query.where(_compare(columns, "after", ">")),
                                                               _bound("after", after))]
+
+    def present(self, keys: Sequence[tuple]) -> list[tuple]:
+        """Those of these root keys that are in the database."""
+        root = self.plan.root
+        if len(root.primary_key) > 1:
+            where = self._has_keys(root, keys)
+            return [tuple(row) for row in self.connection.execute(sa.select(*self._root_columns(root)).where(where))]
+        query = sa.select(*self._root_columns(root)).where(self._has_key(root))
+        return [tuple(row) for row in self.connection.execute(query, {"keys": self._keys_parameter(keys)})]
 
     def count(self) -> int:
         clause = self.store.clauses[self.plan.root.number]

@@ -38,6 +38,10 @@ from report import markdown_table, progress  # noqa: E402
 from flattener.cli import cli  # noqa: E402
 
 # (file, function or None for any, phase): the first rule that names a frame gives its phase
+MAPPING_PHASES = [
+    ("flattener/mapping.py", None, "mapping: read and validate"),
+    ("flattener/plan.py", None, "mapping: compile the plan"),
+]
 LOAD_PHASES = [
     ("flattener/sources.py", None, "parse: read the file, decode JSON"),
     ("flattener/flatten.py", None, "flatten: walk documents into rows"),
@@ -50,8 +54,7 @@ LOAD_PHASES = [
     ("flattener/store.py", "commit", "commit"),
     ("flattener/store.py", None, "store: other (gathering rows, connecting)"),
     ("flattener/load.py", None, "loader: batching, handing batches over"),
-    ("flattener/mapping.py", None, "mapping: read and validate"),
-    ("flattener/plan.py", None, "mapping: compile the plan"),
+    *MAPPING_PHASES,
 ]
 RECONSTRUCT_PHASES = [
     ("flattener/codecs.py", "dump_json", "output: JSON text of documents"),
@@ -60,8 +63,7 @@ RECONSTRUCT_PHASES = [
     ("flattener/store.py", "keys", "keys: a page of root keys"),
     ("flattener/store.py", None, "read: SELECT, fetch and convert rows"),
     ("flattener/cli.py", "reconstruct", "output: encode and write"),
-    ("flattener/mapping.py", None, "mapping: read and validate"),
-    ("flattener/plan.py", None, "mapping: compile the plan"),
+    *MAPPING_PHASES,
 ]
 OTHER = "other: CLI, engine setup, idle threads"
 

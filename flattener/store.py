@@ -161,9 +161,15 @@ class Session:
             return
         composite = len(self.plan.root.primary_key) > 1
         parameters = {} if composite else {"keys": self._keys_parameter(keys)}
-        for table in reversed(self.plan.tables):  # children first
-            where = self._has_keys(table, keys) if composite else self._has_key(table)
-            self.connection.execute(sa.delete(self.store.clauses[table.number]).where(where), parameters)
+        deletes = [sa.delete(self.store.clauses[table.number]).where(
+            self._has_keys(table, keys) if composite else self._has_key(table)) for table in reversed(self.plan.tables)]
+        if self.store.dialect == "postgresql":
+            # One round trip: data-modifying CTEs always run to completion, referenced or not.
+            ctes = [delete.cte(f"deleted_{number}") for number, delete in enumerate(deletes)]
+            self.connection.execute(sa.select(sa.literal(1)).add_cte(*ctes), parameters)
+        else:  # SQLite works in process: no round trips to save
+            for delete in deletes:  # children first
+                self.connection.execute(delete, parameters)
 
     def read(self, keys: Sequence[tuple]) -> dict[tuple, dict]:
         """The documents with these root keys (those present), by key."""

@@ -57,7 +57,7 @@ LOAD_PHASES = [
     *MAPPING_PHASES,
 ]
 RECONSTRUCT_PHASES = [
-    ("flattener/codecs.py", "dump_json", "output: JSON text of documents"),
+    ("flattener/jsontext.py", "output_bytes", "output: JSON text of documents"),
     ("flattener/codecs.py", None, "decode: codecs"),
     ("flattener/rebuild.py", None, "rebuild: rows into documents, extras JSON"),
     ("flattener/store.py", "keys", "keys: a page of root keys"),

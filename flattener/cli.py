@@ -16,10 +16,11 @@ from importlib.metadata import entry_points
 import click
 import sqlalchemy as sa
 
-from .codecs import Integer, dump_json
+from .codecs import Integer
 from .ddl import DIALECTS, create_statements
 from .errors import DocumentError, FlattenError
 from .flatten import Flattener
+from .jsontext import output_bytes
 from .load import DEFAULT_BATCH_SIZE, Loader, bulk_mode, verify
 from .plan import Plan, describe, open_plan
 from .progress import Progress
@@ -161,14 +162,17 @@ def reconstruct(ids, everything, mapping, db):
     with store.session() as session, bulk_mode():
         if everything:
             for page in session.pages():
-                out.writelines(dump_json(document).encode() + b"\n" for _, document in page)
+                out.writelines(output_bytes(document) + b"\n" for _, document in page)
             return
         documents = session.read(keys)
     for key in keys:
         if key in documents:
             document = documents[key]
-            text = json.dumps(document, indent=2, ensure_ascii=False) if len(keys) == 1 else dump_json(document)
-            out.write(text.encode("utf-8", "backslashreplace") + b"\n")
+            if len(keys) == 1:
+                indented = json.dumps(document, indent=2, ensure_ascii=False)
+                out.write(indented.encode("utf-8", "backslashreplace") + b"\n")
+            else:
+                out.write(output_bytes(document) + b"\n")
     missing = [text for text, key in zip(ids, keys) if key not in documents]
     if missing:
         out.flush()

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+
+from . import jsontext
 
 
 class InvalidValue(ValueError):
@@ -61,6 +62,8 @@ class Codec:
     """One column type. Subclasses define `name`, `sql_type`, `encode` and `decode`."""
 
     name: str
+    copy_type = "text"  # the PostgreSQL type its stored values travel as in binary COPY
+    to_copy = None  # a function stored value -> what binary COPY needs, where they differ
 
     def sql_type(self) -> sa.types.TypeEngine:
         raise NotImplementedError
@@ -70,6 +73,20 @@ class Codec:
 
     def decode(self, stored):
         return stored
+
+    def store(self, column: int):
+        """A function (value, row) -> bool for the flattener's hot loop: it puts an exactly storable
+        value in row[column] and says True; False leaves the value to `encode` and its exceptions."""
+        encode = self.encode
+
+        def store(value, row) -> bool:
+            try:
+                row[column] = encode(value)
+            except (Inexact, InvalidValue):
+                return False
+            return True
+
+        return store
 
     def read(self, column, dialect: str):
         """The SQL expression whose result `decode` expects."""
@@ -103,11 +120,21 @@ class String(Codec):
     def from_text(self, text: str):
         return text
 
+    def store(self, column: int):
+        def store(value, row) -> bool:  # plain ASCII text without NUL: stored as it is
+            if type(value) is str and value.isascii() and "\x00" not in value:
+                row[column] = value
+                return True
+            return False
+
+        return store
+
 
 class Integer(Codec):
     def __init__(self, bits: int):
         self.bits = bits
         self.name = f"int{bits}"
+        self.copy_type = f"int{bits // 8}"
         self.low, self.high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
 
     def sql_type(self):
@@ -129,9 +156,21 @@ class Integer(Codec):
     def from_text(self, text: str):
         return int(text)
 
+    def store(self, column: int):
+        low, high = self.low, self.high
+
+        def store(value, row) -> bool:
+            if type(value) is int and low <= value <= high:
+                row[column] = value
+                return True
+            return False
+
+        return store
+
 
 class Float(Codec):
     name = "float"
+    copy_type = "float8"
 
     def sql_type(self):
         return sa.Double()
@@ -152,7 +191,10 @@ class Float(Codec):
         raise InvalidValue(f"expected a number, got {describe(value)}")
 
     def decode(self, stored):
-        return float(stored)
+        value = float(stored)
+        if not math.isfinite(value):  # only a write from outside flatten can put one there
+            raise ValueError(f"{value} in a float column is not a JSON number")
+        return value
 
     def to_text(self, stored) -> str:
         return repr(stored)
@@ -163,6 +205,7 @@ class Float(Codec):
 
 class Boolean(Codec):
     name = "boolean"
+    copy_type = "bool"
 
     def sql_type(self):
         return sa.Boolean(create_constraint=False)
@@ -191,6 +234,8 @@ class Timestamp(Codec):
     """
 
     name = "timestamp"
+    copy_type = "timestamptz"
+    to_copy = staticmethod(datetime.fromisoformat)  # the canonical UTC text -> an aware datetime
     _pg_formats = {0: 'YYYY-MM-DD"T"HH24:MI:SS"Z"', 3: 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"',
                    6: 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'}
 
@@ -212,7 +257,7 @@ class Timestamp(Codec):
             instant = datetime.fromisoformat(value)  # also checks the calendar: no 2021-02-30
         except ValueError:
             raise InvalidValue(f"{value!r} is not an ISO-8601 timestamp (expected the form {self.example()})") from None
-        if len(value) == self._length and value[-1] == "Z" and value[4:self._separators_end:3] == self._separators:
+        if self._canonical(value):
             return value  # fromisoformat accepted it, so the other characters are ASCII digits
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=UTC)
@@ -220,6 +265,24 @@ class Timestamp(Codec):
             raise Inexact(self.render(instant.astimezone(UTC)))
         except OverflowError:
             raise InvalidValue(f"{value!r} is outside the range of a timestamp") from None
+
+    def _canonical(self, value: str) -> bool:
+        return len(value) == self._length and value[-1] == "Z" and value[4:self._separators_end:3] == self._separators
+
+    def store(self, column: int):
+        canonical, parse = self._canonical, datetime.fromisoformat
+
+        def store(value, row) -> bool:
+            if type(value) is str and canonical(value):
+                try:
+                    parse(value)
+                except ValueError:
+                    return False
+                row[column] = value
+                return True
+            return False
+
+        return store
 
     def render(self, instant: datetime) -> str:
         text = (f"{instant.year:04d}-{instant.month:02d}-{instant.day:02d}T"
@@ -240,7 +303,7 @@ class Timestamp(Codec):
 class Json(Codec):
     """Any JSON value, as JSON text (PostgreSQL `json`, which keeps the text as given, unlike `jsonb`)."""
 
-    name = "json"
+    name = "json"  # travels as text in binary COPY: the binary form of json is its text
 
     def sql_type(self):
         # SQLite gives a column declared JSON numeric affinity, which turns the text "0" into 0
@@ -248,27 +311,16 @@ class Json(Codec):
         return sa.JSON().with_variant(sa.Text(), "sqlite")
 
     def encode(self, value):
-        return dump_json(value)
+        try:
+            return jsontext.dumps(value)
+        except jsontext.InvalidJson as error:
+            raise InvalidValue(str(error)) from None
 
     def decode(self, stored):
-        return json.loads(stored)
+        return jsontext.loads(stored)
 
     def read(self, column, dialect):
         return sa.cast(column, sa.Text()) if dialect == "postgresql" else column
-
-
-def dump_json(value) -> str:
-    """Compact JSON text that any database can store; raises InvalidValue for non-JSON values."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (ValueError, TypeError) as error:
-        raise InvalidValue(f"not representable as JSON: {error}") from None
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # unpaired surrogates survive only as \u escapes
-            text = json.dumps(value, separators=(",", ":"))
-    return text
 
 
 class CsvList(Codec):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .codecs import Inexact, InvalidValue, String, describe, dump_json
+from . import jsontext
+from .codecs import Inexact, InvalidValue, String, describe
 from .errors import DocumentError, json_path
 from .plan import ARRAY, INLINE, LIST, MAP, OBJECT, SCALAR, ObjectNode, Plan, Table, key_getter
 
@@ -29,6 +30,8 @@ class Flattener:
         self._kept: list[str] = []
         self._blanks = [(None,) * (table.width - table.inherited) for table in plan.tables]
         self._keys = [key_getter(table.primary_key) for table in plan.tables]
+        self._stores = {id(node): {name: field.codec.store(field.column) for name, field in node.fields.items()
+                                   if field.kind is SCALAR} for node in plan.nodes()}
 
     def flatten(self, document) -> FlatDocument:
         if type(document) is not dict:
@@ -64,8 +67,8 @@ class Flattener:
         extras = self._fill(obj, table.node, row, path, pending)
         if extras:
             try:
-                row[table.extras] = dump_json(extras)
-            except InvalidValue as error:
+                row[table.extras] = jsontext.dumps(extras)
+            except jsontext.InvalidJson as error:
                 raise DocumentError(path, str(error)) from None
         key = self._keys[table.number](row)
         if table.key_names and (table.unique_fields or None in key):
@@ -91,9 +94,13 @@ class Flattener:
         """Put the object's values into the row; return what must go to the extras column, if anything."""
         extras = None
         fields = node.fields
+        stores = self._stores[id(node)]
         for name, value in obj.items():
+            store = stores.get(name)
+            if store is not None and store(value, row):  # the common case: a value its column holds exactly
+                continue
             field_ = fields.get(name)
-            if field_ is not None and field_.kind is SCALAR and value is not None:  # the common case first
+            if field_ is not None and field_.kind is SCALAR and value is not None:
                 try:
                     row[field_.column] = field_.codec.encode(value)
                     continue

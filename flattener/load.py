@@ -16,6 +16,7 @@ from .flatten import FlatDocument, Flattener
 from .sources import Record
 from .store import Session
 
+FIRST_BATCH_SIZE = 250  # then doubling up to the batch size: the writer idles 0.03 s instead of 0.26 s
 DEFAULT_BATCH_SIZE = 2500  # measured (bench/): PostgreSQL loads 250: 11.3 s, 1000: 7.1 s, 2500: 6.1 s, 5000: 6.2 s
 # for 20,000 conversations; peak memory grows with it (2500: 187 MB, 5000: 305 MB)
 
@@ -61,6 +62,7 @@ class Loader:
         self.flattener = Flattener(session.plan)
         self.batch_size = batch_size
         self.commit_each_batch = commit_each_batch
+        self._next_size = min(FIRST_BATCH_SIZE, batch_size)  # small first, so the writer starts early
         self.batch: list[FlatDocument] = []
         self.pending_keys: set[tuple] = set()
         self.documents = 0
@@ -88,7 +90,7 @@ class Loader:
             self.flush()
         self.batch.append(flat)
         self.pending_keys.add(flat.key)
-        if len(self.batch) >= self.batch_size:
+        if len(self.batch) >= self._next_size:
             self._hand_off()
         return flat.key
 
@@ -104,6 +106,7 @@ class Loader:
             self._writer.wait()
 
     def _hand_off(self) -> None:
+        self._next_size = min(2 * self._next_size, self.batch_size)
         batch, self.batch = self.batch, []
         self.pending_keys = set()
         self.documents += len(batch)

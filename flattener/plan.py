@@ -118,6 +118,18 @@ class Plan:
     def table(self, name: str) -> Table:
         return next(table for table in self.tables if table.name == name)
 
+    def nodes(self):
+        """Every object node of every table, nested objects in the same row included."""
+        def walk(node: ObjectNode):
+            yield node
+            for field_ in node.fields.values():
+                if field_.kind is INLINE:
+                    yield from walk(field_.node)
+
+        for table in self.tables:
+            if table.node is not None:
+                yield from walk(table.node)
+
 
 def open_plan(reference: str) -> Plan:
     """The plan of a mapping file, or of a bundled mapping by name."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 
+from . import jsontext
 from .codecs import Codec
 from .plan import ARRAY, CHILD, INLINE, LIST, OBJECT, SCALAR, ObjectNode, Plan, Table, key_getter
 
@@ -13,7 +13,7 @@ class Rebuilder:
     def __init__(self, plan: Plan):
         self.plan = plan
         self._keys = [key_getter(table.primary_key) for table in plan.tables]
-        self._shapes = {id(node): _Shape(node) for node in _nodes(plan)}
+        self._shapes = {id(node): _Shape(node) for node in plan.nodes()}
 
     def documents(self, rows: Sequence[Sequence[Sequence]]) -> Iterator[tuple[tuple, dict]]:
         """(root key, document) for each root row.
@@ -31,7 +31,7 @@ class Rebuilder:
         document = self._fill(table.node, row, key, children)
         extras = row[table.extras]
         if extras is not None:
-            _merge(document, json.loads(extras))
+            _merge(document, jsontext.loads(extras))
         return document
 
     def _fill(self, node: ObjectNode, row, key: tuple, children: list) -> dict:
@@ -79,18 +79,6 @@ class _Shape:
                         if type(field.codec).decode is not Codec.decode]
         self.inline = [(name, field.node) for name, field in node.fields.items() if field.kind is INLINE]
         self.children = [(name, field.table) for name, field in node.fields.items() if field.kind is CHILD]
-
-
-def _nodes(plan: Plan) -> Iterator[ObjectNode]:
-    def walk(node: ObjectNode):
-        yield node
-        for field in node.fields.values():
-            if field.kind is INLINE:
-                yield from walk(field.node)
-
-    for table in plan.tables:
-        if table.node is not None:
-            yield from walk(table.node)
 
 
 def _group(table: Table, rows) -> dict:

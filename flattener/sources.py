@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from . import jsontext
 from .errors import InputError
 
 CHUNK_SIZE = 1 << 20
@@ -34,20 +35,6 @@ class Record:
     number: int  # 1-based position of the document in its file
     line: int  # the line where it starts
     document: object
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text} is too large for a double")
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def read_documents(source: str, envelope: str | None = None, chunk_size: int = CHUNK_SIZE,
@@ -160,7 +147,7 @@ class JsonStream:
             raise self._error(self.pos, "malformed JSON: unexpected end of the input")
         while True:
             try:
-                value, end = _DECODER.raw_decode(self.text, self.pos)
+                value, end = jsontext.STRICT.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as error:
                 incomplete = error.msg.startswith("Unterminated string") or error.pos >= len(self.text) - _SLACK
                 if incomplete and self._more():

@@ -84,6 +84,7 @@ class Store:
                         for table in plan.tables]
         root_width = len(plan.root.primary_key)
         self.compiled: dict[tuple[int, str], sa.sql.compiler.Compiled] = {}  # SELECTs by (table, shape)
+        self.composite_key = len(plan.root.primary_key) > 1  # keys then go as IN lists of row values
         self.root_columns = [  # the root key's columns in every table
             [table.column_names[i] for i in (plan.root.primary_key if table is plan.root else range(root_width))]
             for table in plan.tables
@@ -159,10 +160,11 @@ class Session:
         keys = self.present(keys)
         if not keys:
             return
-        composite = len(self.plan.root.primary_key) > 1
+        composite = self.store.composite_key
         parameters = {} if composite else {"keys": self._keys_parameter(keys)}
         deletes = [sa.delete(self.store.clauses[table.number]).where(
-            self._has_keys(table, keys) if composite else self._has_key(table)) for table in reversed(self.plan.tables)]
+            self._key_in_list(table, keys) if composite else self._key_in_parameter(table))
+            for table in reversed(self.plan.tables)]
         if self.store.dialect == "postgresql":
             # One round trip: data-modifying CTEs always run to completion, referenced or not.
             ctes = [delete.cte(f"deleted_{number}") for number, delete in enumerate(deletes)]
@@ -175,8 +177,8 @@ class Session:
         """The documents with these root keys (those present), by key."""
         if not keys:
             return {}
-        if len(self.plan.root.primary_key) > 1:  # a composite root key: an IN list of row values
-            rows = [self.connection.execute(self._select(table, self._has_keys(table, keys))).all()
+        if self.store.composite_key:
+            rows = [self.connection.execute(self._select(table, self._key_in_list(table, keys))).all()
                     for table in self.plan.tables]
         else:
             rows = [self._fetch(table, "keys", {"keys": self._keys_parameter(keys)}) for table in self.plan.tables]
@@ -187,7 +189,7 @@ class Session:
 
         Each table is read once per page, by a range of the root key. The next page's rows are
         fetched on a background thread while the caller rebuilds and uses this one, so the database
-        and Python work at the same time."""
+        and Python work at the same time; the session is not to be used otherwise meanwhile."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flatten-reader") as reader:
             fetching = reader.submit(self._page_rows, None, limit)
             while True:
@@ -219,9 +221,9 @@ class Session:
         """Those of these root keys that are in the database."""
         root = self.plan.root
         if len(root.primary_key) > 1:
-            where = self._has_keys(root, keys)
+            where = self._key_in_list(root, keys)
             return [tuple(row) for row in self.connection.execute(sa.select(*self._root_columns(root)).where(where))]
-        query = sa.select(*self._root_columns(root)).where(self._has_key(root))
+        query = sa.select(*self._root_columns(root)).where(self._key_in_parameter(root))
         return [tuple(row) for row in self.connection.execute(query, {"keys": self._keys_parameter(keys)})]
 
     def count(self) -> int:
@@ -259,7 +261,7 @@ class Session:
         clause = self.store.clauses[table.number]
         return [clause.c[name] for name in self.store.root_columns[table.number]]
 
-    def _has_key(self, table: Table):
+    def _key_in_parameter(self, table: Table):
         """`root key IN :keys`, the keys in one parameter (see _keys_parameter): an IN list of a
         thousand parameters costs more to render than to run, twenty tables per batch."""
         column = self._root_columns(table)[0]
@@ -273,7 +275,7 @@ class Session:
         values = [key[0] for key in keys]
         return values if self.store.dialect == "postgresql" else json.dumps(values)
 
-    def _has_keys(self, table: Table, keys: Sequence[tuple]):
+    def _key_in_list(self, table: Table, keys: Sequence[tuple]):
         """For composite root keys: an IN list of row values."""
         return sa.tuple_(*self._root_columns(table)).in_(keys)
 
@@ -289,7 +291,7 @@ class Session:
         compiled once per table and shape, and SQLAlchemy's result rows cost more than the query."""
         compiled = self.store.compiled.get((table.number, shape))
         if compiled is None:
-            where = {"keys": lambda: self._has_key(table),
+            where = {"keys": lambda: self._key_in_parameter(table),
                      "upto": lambda: _compare(self._root_columns(table), "last", "<="),
                      "between": lambda: sa.and_(_compare(self._root_columns(table), "after", ">"),
                                                 _compare(self._root_columns(table), "last", "<="))}[shape]()

@@ -115,11 +115,8 @@ class Flattener:
                     raise DocumentError(path + (name,), "field not in the mapping, which rejects unmapped fields "
                                                         "(add it to the mapping, or set `extras: keep`)")
                 extras[name] = value
-            elif value is None:
-                if field_.null_in_column:
-                    row[field_.column] = "null"
-                else:
-                    extras[name] = None
+            elif value is None:  # a json column's store() already took JSON null
+                extras[name] = None
             elif field_.kind is SCALAR:  # inexact, or invalid and kept: the original goes beside it
                 extras[name] = value
             elif field_.kind is INLINE:

@@ -55,7 +55,6 @@ class Field:
     node: ObjectNode | None = None
     table: Table | None = None
     is_key: bool = False
-    null_in_column: bool = False  # a json column stores JSON null itself
 
 
 @dataclass(eq=False)
@@ -203,7 +202,6 @@ class _Builder:
             if isinstance(field_spec, ScalarSpec):
                 codec = codec_for(field_spec.type, field_spec.precision)
                 node.fields[key] = self.scalar(table, key, field_spec, codec, prefix)
-                node.fields[key].null_in_column = field_spec.type == "json"
             elif isinstance(field_spec, ListSpec) and field_spec.table is None:
                 node.fields[key] = self.scalar(table, key, field_spec, list_codec_for(field_spec.items), prefix)
             elif isinstance(field_spec, ObjectSpec) and field_spec.table.name is None:

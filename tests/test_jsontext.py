@@ -49,3 +49,37 @@ def test_non_finite_numbers_written_from_outside_are_refused_on_the_way_out():
 def test_nan_cannot_be_stored():
     with pytest.raises(jsontext.InvalidJson):
         jsontext.dumps({"a": math.nan})
+
+
+number_texts = st.one_of(
+    st.from_regex(r"-?(0|[1-9][0-9]{0,40})(\.[0-9]{1,40})?([eE][+-]?[0-9]{1,4})?", fullmatch=True),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers().map(str),
+)
+escaped_texts = st.lists(st.integers(0, 0x10FFFF).map(lambda code: f"\\u{code:04x}" if code < 0x10000 else chr(code))
+                         | st.sampled_from(['\\"', "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "a", "é"]),
+                         max_size=6).map(lambda parts: '"' + "".join(parts) + '"')
+
+
+@given(st.one_of(number_texts, escaped_texts, values.map(json.dumps), values.map(lambda v: json.dumps(v, indent=1)),
+                 st.tuples(escaped_texts, number_texts).map(lambda pair: f'{{{pair[0]}: {pair[1]}, {pair[0]}: 1}}')))
+def test_the_fast_parser_decodes_exactly_as_the_strict_one(text):
+    """msgspec decodes what it accepts to strictly the values the standard library's scanner gives
+    (big integers, float rounding, -0.0, escapes, repeated keys); what it refuses goes to the scanner."""
+    try:
+        strict = jsontext.STRICT.decode(text)
+    except ValueError:
+        strict = ValueError
+    try:
+        fast = jsontext.FAST.decode(text)
+    except Exception:
+        return  # refused: `loads` asks the strict scanner
+    assert strict is not ValueError, f"msgspec accepted {text!r}, which the strict scanner refuses"
+    assert strictly_equal(fast, strict)
+
+
+def test_what_the_fast_parser_refuses_the_strict_one_decides():
+    assert jsontext.loads('"\\ud800"') == "\ud800"
+    assert jsontext.loads('[123456789012345678901234567890]') == [123456789012345678901234567890]
+    with pytest.raises(json.JSONDecodeError):
+        jsontext.loads('{"a": 1,}')

@@ -25,6 +25,17 @@ class FlattenError(Exception):
 
     exit_code = 1  # a data error
 
+    def __reduce__(self):
+        """Rebuilt from its fields, not from its message, when it crosses from a worker process."""
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(kind: type, args: tuple, fields: dict) -> FlattenError:
+    error = Exception.__new__(kind, *args)
+    Exception.__init__(error, *args)
+    error.__dict__.update(fields)
+    return error
+
 
 class MappingError(FlattenError):
     """The mapping itself is wrong. Raised before any database is touched."""

@@ -7,14 +7,17 @@ import queue
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .bulk import Batch
 from .compare import differences
 from .errors import DocumentError, InputError
 from .flatten import FlatDocument, Flattener
 from .sources import Record
 from .store import Session
+from .workers import BatchMaker, FlattenPool
 
 FIRST_BATCH_SIZE = 250  # then doubling up to the batch size: the writer idles 0.03 s instead of 0.26 s
 DEFAULT_BATCH_SIZE = 2500  # measured (bench/): PostgreSQL loads 250: 11.3 s, 1000: 7.1 s, 2500: 6.1 s, 5000: 6.2 s
@@ -50,28 +53,30 @@ class Loader:
     """Flattens documents and writes them in batches into one session.
 
     Used as a context manager, it writes each full batch on a background thread while the next
-    one is parsed and flattened, so the database works while Python does (the drivers release
-    the GIL while they wait); without `with`, it writes in the caller's thread. Either way
-    `flush()` returns once everything added is written, and batches are written in order.
+    one is made, so the database works while Python does (the drivers release the GIL while they
+    wait); without `with`, it writes in the caller's thread. Either way `flush()` returns once
+    everything added is written, and batches are written in order, so a later version of a
+    document replaces an earlier one. With a `pool`, `add_records` has worker processes make the
+    batches (see workers.py)."""
 
-    A document whose key is already in the pending batch flushes the batch first, so the later
-    version replaces the earlier one as it would across batches."""
-
-    def __init__(self, session: Session, batch_size: int = DEFAULT_BATCH_SIZE, commit_each_batch: bool = False):
+    def __init__(self, session: Session, batch_size: int = DEFAULT_BATCH_SIZE, commit_each_batch: bool = False,
+                 pool: FlattenPool | None = None):
         self.session = session
-        self.flattener = Flattener(session.plan)
+        self.maker = BatchMaker(session.plan, session.store.dialect)
+        self.flattener = self.maker.flattener
         self.batch_size = batch_size
         self.commit_each_batch = commit_each_batch
+        self.pool = pool
         self._next_size = min(FIRST_BATCH_SIZE, batch_size)  # small first, so the writer starts early
         self.batch: list[FlatDocument] = []
-        self.pending_keys: set[tuple] = set()
-        self.documents = 0
+        self._batch_kept: list[str] = []
+        self.documents = 0  # written so far
         self.rows = 0
         self.kept: list[str] = []  # invalid values kept raw, for the user to see
         self._writer: _BackgroundWriter | None = None
 
     def __enter__(self) -> Loader:
-        self._writer = _BackgroundWriter(self._write)
+        self._writer = _BackgroundWriter(self._write, ahead=self.pool.processes if self.pool else 1)
         return self
 
     def __exit__(self, *_exception) -> None:
@@ -80,55 +85,65 @@ class Loader:
 
     def add(self, document, source: str = "<input>", record: int | None = None, line: int | None = None) -> tuple:
         """Flatten one document into the batch; return its root key."""
-        try:
-            flat = self.flattener.flatten(document)
-        except DocumentError as error:
-            raise InputError(source, str(error), record=record, line=line) from None
-        where = f"{source}: record {record}: " if record is not None else f"{source}: "
-        self.kept.extend(where + message for message in flat.kept)
-        if flat.key in self.pending_keys:
-            self.flush()
+        flat = self.maker.flatten(document, source, record, line, self._batch_kept)
         self.batch.append(flat)
-        self.pending_keys.add(flat.key)
         if len(self.batch) >= self._next_size:
             self._hand_off()
         return flat.key
 
     def add_records(self, source: str, records: Iterable[Record]) -> None:
+        if self.pool is None:
+            for record in records:
+                self.add(record.parsed(source), source, record.number, record.line)
+            return
+        self._hand_off()  # documents added one by one go first
+        chunk: list[Record] = []
         for record in records:
-            self.add(record.document, source, record.number, record.line)
+            chunk.append(record)
+            if len(chunk) >= self._next_size:
+                self._submit(self.pool.submit(source, chunk))
+                chunk = []
+        if chunk:
+            self._submit(self.pool.submit(source, chunk))
 
     def flush(self) -> None:
         """Write everything added so far (in the session's transaction) before returning."""
-        if self.batch:
-            self._hand_off()
+        self._hand_off()
         if self._writer is not None:
             self._writer.wait()
 
     def _hand_off(self) -> None:
+        if self.batch:
+            batch = self.maker.encoder.encode(self.batch, self._batch_kept)
+            self.batch, self._batch_kept = [], []
+            self._submit(batch)
+
+    def _submit(self, batch: Batch | Future) -> None:
         self._next_size = min(2 * self._next_size, self.batch_size)
-        batch, self.batch = self.batch, []
-        self.pending_keys = set()
-        self.documents += len(batch)
-        self.rows += sum(len(rows) for document in batch for rows in document.rows)
         if self._writer is not None:
             self._writer.submit(batch)
         else:
             self._write(batch)
 
-    def _write(self, batch: list[FlatDocument]) -> None:
+    def _write(self, batch: Batch | Future) -> None:
+        if isinstance(batch, Future):
+            batch = batch.result()  # made by a worker process: its errors are raised here
         self.session.replace(batch)
         if self.commit_each_batch:
             self.session.commit()
+        self.documents += batch.documents
+        self.rows += batch.rows
+        self.kept.extend(batch.kept)
 
 
 class _BackgroundWriter:
-    """One thread writing batches in order; the caller hands over at most one batch ahead, which
-    keeps memory to about three batches. An error is raised in the caller at its next hand-over."""
+    """One thread writing batches in order; the caller hands over at most `ahead` batches ahead of
+    the one being written, which bounds memory. An error is raised in the caller at its next
+    hand-over."""
 
-    def __init__(self, write):
+    def __init__(self, write, ahead: int = 1):
         self._write = write
-        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._queue: queue.Queue = queue.Queue(maxsize=ahead)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="flatten-writer", daemon=True)
         self._thread.start()
@@ -146,7 +161,7 @@ class _BackgroundWriter:
             finally:
                 self._queue.task_done()
 
-    def submit(self, batch: list) -> None:
+    def submit(self, batch: Batch | Future) -> None:
         self._raise()
         self._queue.put(batch)
 

@@ -89,13 +89,14 @@ def make_store():
 def assert_round_trips(store: Store, batch: list[dict]) -> None:
     """Store a batch of documents and read them back: each must come back strictly equal."""
     from flattener import Flattener
+    from flattener.bulk import BatchEncoder
     from flattener.compare import differences
 
     flattener = Flattener(store.plan)
     flats = [flattener.flatten(document) for document in batch]
     with store.session() as session:
         session.create_tables()
-        session.replace(flats)
+        session.replace(BatchEncoder(store.plan, store.dialect).encode(flats))
         stored = session.read([flat.key for flat in flats])
         session.commit()
     for flat, document in zip(flats, batch):

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from flattener import Flattener, open_plan
+from flattener import Loader, open_plan
 from flattener.plan import describe
 
 from .conftest import ROOT
@@ -97,10 +97,12 @@ def expected_reports(conversations) -> dict[str, list[tuple]]:
 def test_the_reports_give_the_right_numbers(database_url, make_store, conversations):
     plan = open_plan("conversation")
     store = make_store(plan, database_url)
-    flattener = Flattener(plan)
     with store.session() as session:
         session.create_tables()
-        session.replace([flattener.flatten(conversation) for conversation in conversations])
+        loader = Loader(session)
+        for conversation in conversations:
+            loader.add(conversation)
+        loader.flush()
         session.commit()
         if store.dialect == "postgresql":
             session.connection.exec_driver_sql("SET TIME ZONE 'UTC'")

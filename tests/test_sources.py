@@ -29,17 +29,35 @@ def layouts(documents: list[dict]) -> dict[str, str]:
     }
 
 
-def read(text: str, envelope="items", chunk_size=7) -> list:
-    stream = JsonStream(io.BytesIO(text.encode("utf-8")), "test.json", envelope, chunk_size)
-    return [record.document for record in stream.records()]
+def read(text: str, envelope="items", chunk_size=7, texts=False) -> list:
+    """The documents, parsed by the stream or, read as texts, afterwards (as worker processes do)."""
+    stream = JsonStream(io.BytesIO(text.encode("utf-8")), "test.json", envelope, chunk_size, texts)
+    return [record.parsed("test.json") for record in stream.records()]
 
 
-@given(docs, st.integers(1, 64))
-def test_every_layout_yields_the_same_documents(documents, chunk_size):
+@given(docs, st.integers(1, 64), st.booleans())
+def test_every_layout_yields_the_same_documents(documents, chunk_size, texts):
     """Tiny chunks put every buffer boundary inside strings, numbers, escapes and literals."""
     documents = [document for document in documents if "items" not in document]
     for name, text in layouts(documents).items():
-        assert strictly_equal(read(text, chunk_size=chunk_size), documents), name
+        assert strictly_equal(read(text, chunk_size=chunk_size, texts=texts), documents), name
+
+
+def test_ndjson_lines_are_taken_whole_as_texts():
+    text = '{"a": 1}\n  {"b": [2, 3]}  \r\n{"c":\n 4}\n{"items": [{"d": 5}]}\n{"e": "\\u0069tems"}\n'
+    stream = JsonStream(io.BytesIO(text.encode()), "t", "items", 1 << 20, texts=True)
+    records = list(stream.records())
+    assert [(r.number, r.line, r.column, r.text, r.document) for r in records] == [
+        (1, 1, 1, '{"a": 1}', None), (2, 2, 3, '{"b": [2, 3]}', None), (3, 3, 1, '{"c":\n 4}', None),
+        (4, 5, 1, None, {"d": 5}),  # an envelope: its items are parsed to be found
+        (5, 6, 1, None, {"e": "items"})]  # an escape may spell the envelope's key: parsed to be sure
+
+
+def test_errors_in_a_text_name_the_line_and_column():
+    stream = JsonStream(io.BytesIO(b'{"a": 1}\n  {"a": 1e400}\n'), "t.json", None, texts=True)
+    second = list(stream.records())[1]
+    with pytest.raises(InputError, match=r"^t.json: record 2, line 2, column 3: malformed JSON: the number 1e400"):
+        second.parsed("t.json")
 
 
 @given(st.dictionaries(keys, json_values, max_size=4).filter(lambda document: "items" not in document),
@@ -88,9 +106,10 @@ def test_values_are_parsed_exactly():
     ('{"items": [{"a": 1}], "total": }', "malformed JSON: Expecting value"),
     ('{"a": 1}\n{"a": 2}\n{"a": \n  ]}', "record 3, line 4, column 3: malformed JSON: Expecting value"),
 ])
-def test_malformed_json_is_reported_where_it_is(text, message):
+@pytest.mark.parametrize("texts", [False, True])
+def test_malformed_json_is_reported_where_it_is(text, message, texts):
     with pytest.raises(InputError) as raised:
-        read(text, chunk_size=3)
+        read(text, chunk_size=3, texts=texts)
     assert message in str(raised.value)
     assert str(raised.value).startswith("test.json: ")
 

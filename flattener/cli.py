@@ -116,9 +116,9 @@ def describe_command(mapping: str):
 @click.option("--atomic/--no-atomic", default=True, show_default=True,
               help="One transaction for the whole load (a failure writes nothing), or a commit after every batch "
                    "(a failure keeps the batches before it).")
-@click.option("--workers", type=click.IntRange(0, 64), default=None,
+@click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
               help="Processes that parse and flatten documents while this one writes them; 0 does all the work in "
-                   "this process.  [default: the number of CPUs, or 0 on one CPU]")
+                   "this process. Worth it where cores would otherwise idle (see docs/benchmark.md).")
 @debug_option
 def load(files, mapping, db, batch_size, atomic, workers):
     """Load the documents of FILES (- for standard input) into the database.
@@ -130,7 +130,6 @@ def load(files, mapping, db, batch_size, atomic, workers):
     started = time.perf_counter()
     progress = Progress("loading", show_count=False)  # counts would be bytes: a percentage says more
     progress.expect(sum(os.path.getsize(source) for source in files if source != "-" and os.path.isfile(source)))
-    workers = default_workers(store.dialect) if workers is None else workers
     # The pool comes first: its processes are forked before any connection or thread exists.
     with (FlattenPool(plan, store.dialect, workers) if workers else contextlib.nullcontext()) as pool, \
             store.session() as session, bulk_mode():
@@ -186,17 +185,6 @@ def reconstruct(ids, everything, mapping, db):
     if missing:
         out.flush()
         raise FlattenError(f"not in the database: {', '.join(missing)}")
-
-
-def default_workers(dialect: str) -> int:
-    """Workers pay when cores would otherwise idle. SQLite writes in this process, which mostly waits
-    for it: one worker per CPU (bench, two cores: 20% faster). A database server needs a core of its
-    own, and sending batches to and from workers costs CPU too: with PostgreSQL on the same two-core
-    machine, one process alone is as fast, so workers start from three CPUs."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if dialect == "sqlite":
-        return cpus if cpus > 1 else 0
-    return max(0, cpus - 2)
 
 
 def parse_key(plan: Plan, text: str) -> tuple:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from flattener import Loader, open_plan
-from flattener.cli import cli, default_workers
+from flattener.cli import cli
 from flattener.sources import read_documents
 from flattener.workers import FlattenPool
 
@@ -110,12 +110,3 @@ def test_documents_added_one_by_one_are_written_before_a_pooled_file(sqlite_url,
         assert session.read([(conversations[0]["conversationId"],)]) == {
             (conversations[0]["conversationId"],): conversations[0]}
     assert loader.documents == 2
-
-
-def test_default_workers_follow_the_cpus(monkeypatch):
-    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(8)))
-    assert (default_workers("sqlite"), default_workers("postgresql")) == (8, 6)
-    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0, 1})
-    assert (default_workers("sqlite"), default_workers("postgresql")) == (2, 0)
-    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: {0})
-    assert (default_workers("sqlite"), default_workers("postgresql")) == (0, 0)

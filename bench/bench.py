@@ -223,13 +223,13 @@ class Bench:
 
     def loads(self, target: Target, data: Input) -> None:
         expected = [len(rows) for rows in data.rows_by_table]
-        for batch_size in self.arguments.batch_sizes:
+        for variant, options in self.arguments.load_variants:
             target.reset()
             command = flatten_command("load", str(data.path), "-m", self.arguments.mapping, "--db", target.url,
-                                      "--batch-size", str(batch_size))
+                                      *options)
             for step in (FIRST_LOAD, RELOAD):
                 run = run_measured(command)
-                self.figures.add(target.name, step, str(batch_size), run.seconds, data.conversations, data.rows,
+                self.figures.add(target.name, step, variant, run.seconds, data.conversations, data.rows,
                                  run.peak_rss_mb, shown(command))
                 found = target.row_counts(self.plan)
                 if found != expected:
@@ -324,7 +324,7 @@ class Verdict:
     met: str
 
 
-def verdicts(figures: Figures, databases: list[str], batch_sizes: list[int], dlt_note: str | None) -> list[Verdict]:
+def verdicts(figures: Figures, databases: list[str], variants: list[str], dlt_note: str | None) -> list[Verdict]:
     """The issue's targets. Load/floor and load/dlt are set for PostgreSQL; on SQLite they are shown for information."""
     found = []
 
@@ -336,10 +336,10 @@ def verdicts(figures: Figures, databases: list[str], batch_sizes: list[int], dlt
         binding = database == "postgresql"
         floor = figures.floor(database)
         dlt = next((figure for figure in figures if figure.database == database and figure.step == DLT), None)
-        for batch in map(str, batch_sizes):
-            load = figures.get(database, FIRST_LOAD, batch)
-            reload = figures.get(database, RELOAD, batch)
-            suffix = f" (batch {batch})" if len(batch_sizes) > 1 else ""
+        for variant in variants:
+            load = figures.get(database, FIRST_LOAD, variant)
+            reload = figures.get(database, RELOAD, variant)
+            suffix = f" (batch {variant})" if len(variants) > 1 else ""
             if floor:
                 ratio = load.median / floor.median
                 judge(database, f"load time / floor time{suffix}", ratio, f"{ratio:.2f}×", "≤ 1.5×",
@@ -427,7 +427,7 @@ def speed(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> s
     bench = Bench(arguments, plan, targets, dlt_python)
     bench.run(data)
     databases = [target.name for target in targets]
-    found = verdicts(bench.figures, databases, arguments.batch_sizes, dlt_note)
+    found = verdicts(bench.figures, databases, [variant for variant, _ in arguments.load_variants], dlt_note)
     versions = environment(targets, dlt_python, revision_at_start)
     header = [
         "## flatten benchmark",
@@ -469,7 +469,7 @@ def memory(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> 
         for target in targets:
             target.reset()
             command = flatten_command("load", str(path), "-m", arguments.mapping, "--db", target.url,
-                                      "--batch-size", str(arguments.batch_sizes[0]))
+                                      *arguments.load_variants[0][1])
             progress(f"{target.name}: loading {path.name}")
             run = run_measured(command)
             progress(f"{target.name}: {layout}: {run.seconds:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB")
@@ -504,6 +504,13 @@ def comma_list(choices: tuple[str, ...]):
     return parse
 
 
+def numbers(text: str) -> list[int]:
+    try:
+        return [int(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("give integers, e.g. 2 or 0,2") from None
+
+
 def batch_sizes(text: str) -> list[int]:
     try:
         sizes = [int(item) for item in text.split(",")]
@@ -523,6 +530,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batch-size", dest="batch_sizes", type=batch_sizes, default=[DEFAULT_BATCH_SIZE],
                         help=f"documents per batch for loads; several, comma-separated, are each measured "
                              f"(default {DEFAULT_BATCH_SIZE}, the engine's default)")
+    parser.add_argument("--workers", type=numbers, default=[0],
+                        help="flatten load --workers for loads; several, comma-separated, are each measured (default 0)")
     parser.add_argument("--mapping", default=default_mapping(),
                         help="mapping name or file (default: conversation if it exists, else blueprint)")
     parser.add_argument("--dlt", action=argparse.BooleanOptionalAction, default=True,
@@ -543,6 +552,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     if arguments.conversations < 1 or arguments.repeat < 1:
         parser.error("--conversations and --repeat must be at least 1")
     arguments.command_line = shlex.join(["python", "bench/bench.py", *argv])
+    arguments.load_variants = [  # (the report's label, the load options)
+        (f"{size}, {workers} workers" if workers else str(size), ["--batch-size", str(size), "--workers", str(workers)])
+        for size in arguments.batch_sizes for workers in arguments.workers]
     return arguments
 
 

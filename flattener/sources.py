@@ -104,6 +104,7 @@ class JsonStream:
         self.eof = False
         self.line, self.line_pos, self.column_base = 1, 0, 0  # line number at line_pos; column of text[0]
         self.record = 0
+        self.not_alone_before = 0  # no value starting before here fills the rest of its line
         self.streaming_envelopes = True
         self.on_read: Callable[[], None] | None = None
 
@@ -137,6 +138,7 @@ class JsonStream:
             self.text = self.text[keep:]
             self.pos -= keep
             self.line_pos -= keep
+            self.not_alone_before -= keep
             if self.hold is not None:
                 self.hold -= keep
         self.text += text
@@ -222,14 +224,19 @@ class JsonStream:
 
     def _whole_line(self, decoder: msgspec.json.Decoder) -> tuple[object, str] | None:
         """(value, text) of the rest of the line if the decoder takes it as one JSON value, moving
-        past it; else None."""
+        past it; else None. What it learns is kept, so that many values on one long line (JSON
+        concatenated without newlines) do not each scan the line again."""
+        if self.pos < self.not_alone_before:
+            return None
         end = self.text.find("\n", self.pos)
         if end < 0:
+            self.not_alone_before = len(self.text)
             return None
         text = self.text[self.pos:end].rstrip(" \t\r")
         try:
             value = decoder.decode(text)
         except msgspec.DecodeError:
+            self.not_alone_before = end
             return None
         self.pos += len(text)
         return value, text

@@ -145,3 +145,11 @@ def test_a_large_envelope_streams_in_bounded_memory():
         largest = max(largest, len(stream.text))
     assert count == 2000
     assert len(text) > 50 * 4096 and largest < 3 * 4096
+
+
+@pytest.mark.parametrize("texts", [False, True])
+def test_many_documents_on_one_line_are_read_in_one_pass(texts):
+    """Concatenated JSON without newlines: each value is parsed, none fills its line."""
+    documents = [{"n": number, "s": "x" * (number % 7)} for number in range(3000)]
+    text = "".join(json.dumps(document) for document in documents) + "\n" + json.dumps({"last": True}) + "\n"
+    assert read(text, chunk_size=4096, texts=texts) == [*documents, {"last": True}]

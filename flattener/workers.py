@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from .bulk import Batch, BatchEncoder
-from .errors import DocumentError, InputError
+from .errors import DocumentError, FlattenError, InputError
 from .flatten import FlatDocument, Flattener
 from .plan import Plan
 from .sources import Record
@@ -55,6 +55,9 @@ class FlattenPool:
     which a child could otherwise inherit in the middle of their use."""
 
     def __init__(self, plan: Plan, dialect: str, processes: int):
+        if "fork" not in multiprocessing.get_all_start_methods():
+            raise FlattenError("worker processes need fork(), which this system lacks (Windows): load without "
+                               "--workers")
         self.processes = processes
         self._executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_start_worker, initargs=(plan, dialect))

@@ -110,3 +110,13 @@ def test_documents_added_one_by_one_are_written_before_a_pooled_file(sqlite_url,
         assert session.read([(conversations[0]["conversationId"],)]) == {
             (conversations[0]["conversationId"],): conversations[0]}
     assert loader.documents == 2
+
+
+def test_without_fork_workers_are_refused_clearly(sqlite_url, monkeypatch, tmp_path):
+    monkeypatch.setattr("multiprocessing.get_all_start_methods", lambda: ["spawn"])
+    path = tmp_path / "one.ndjson"
+    path.write_text('{"conversationId": "c1"}\n')
+    result = load(str(path), "--workers", "2", db=sqlite_url)
+    assert result.exit_code == 1
+    assert result.stderr == "error: worker processes need fork(), which this system lacks (Windows): load without " \
+                            "--workers\n"

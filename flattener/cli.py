@@ -25,7 +25,7 @@ from .jsontext import output_bytes
 from .load import DEFAULT_BATCH_SIZE, Loader, bulk_mode, verify
 from .plan import Plan, describe, open_plan
 from .progress import Progress
-from .sources import read_documents
+from .sources import read_documents, source_name
 from .store import DEFAULT_URL, Store
 from .workers import FlattenPool
 
@@ -136,8 +136,8 @@ def load(files, mapping, db, batch_size, atomic, workers):
         session.create_tables()
         with Loader(session, batch_size=batch_size, commit_each_batch=not atomic, pool=pool) as loader:
             for source in files:
-                loader.add_records(source, read_documents(source, plan.envelope, on_read=progress.advance,
-                                                          texts=pool is not None))
+                loader.add_records(source_name(source), read_documents(source, plan.envelope, on_read=progress.advance,
+                                                                       texts=pool is not None))
             loader.flush()
         session.commit()
     progress.close()
@@ -231,12 +231,12 @@ def verify_command(files, mapping, db):
     checked = failed = 0
     with store.session() as session, bulk_mode():
         for source in files:
-            for verdict in verify(session, source, read_documents(source, plan.envelope)):
+            for verdict in verify(session, source_name(source), read_documents(source, plan.envelope)):
                 checked += 1
                 if verdict.problems:
                     failed += 1
                     key = ", ".join(map(str, verdict.key))
-                    click.echo(f"{source}: record {verdict.record.number} ({key}): "
+                    click.echo(f"{verdict.source}: record {verdict.record.number} ({key}): "
                                f"{len(verdict.problems)} difference(s)")
                     for problem in verdict.problems[:50]:
                         click.echo(f"  {problem}")

@@ -64,7 +64,7 @@ def read_documents(source: str, envelope: str | None = None, chunk_size: int = C
     """Records of a file (`-` is standard input; a `.gz` name is gunzipped). `on_read` is told how
     many bytes of the file each read consumed (for a progress bar). With `texts`, records carry
     the text of their document where they can, to be parsed later."""
-    name = "<stdin>" if source == "-" else source
+    name = source_name(source)
     try:
         opened = contextlib.nullcontext(sys.stdin.buffer) if source == "-" else (
             gzip.open(source, "rb") if source.endswith(".gz") else open(source, "rb"))
@@ -75,6 +75,11 @@ def read_documents(source: str, envelope: str | None = None, chunk_size: int = C
         if on_read is not None:
             stream.on_read = _file_position_reporter(binary, on_read)
         yield from stream.records()
+
+
+def source_name(source: str) -> str:
+    """How errors name a file given on the command line (`-` is standard input)."""
+    return "<stdin>" if source == "-" else source
 
 
 def _file_position_reporter(binary, on_read: Callable[[int], None]) -> Callable[[], None]:

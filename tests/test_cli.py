@@ -164,3 +164,14 @@ def test_a_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
         output += chunk
     assert process.wait() == 0
     assert b"loading" in output and b"100%" in output and b"loaded 2 documents" in output
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_standard_input_is_named_stdin_in_errors(db, workers):
+    result = run("load", "-", "--workers", workers, input='{"conversationId": "a"}\n5\n')
+    assert result.exit_code == 1
+    assert result.stderr == ("error: <stdin>: record 2, line 2: $: expected a JSON object (a document), "
+                             "got the number 5\n")
+    assert run("load", "-", input='{"conversationId": "a"}\n').exit_code == 0
+    differing = run("verify", "-", input='{"conversationId": "a", "more": 1}\n')
+    assert differing.exit_code == 1 and differing.stdout.startswith("<stdin>: record 1 (a): ")

@@ -46,6 +46,7 @@ LOAD_PHASES = [
     ("flattener/sources.py", None, "parse: read the file, decode JSON"),
     ("flattener/flatten.py", None, "flatten: walk documents into rows"),
     ("flattener/codecs.py", None, "encode: codecs, extras JSON"),
+    ("flattener/bulk.py", None, "format: binary COPY data (PostgreSQL) or row lists of a batch"),
     ("flattener/store.py", "delete", "replace: find and delete documents already present"),
     ("flattener/store.py", "present", "replace: find and delete documents already present"),
     ("flattener/store.py", "_copy", "write: COPY (psycopg + server)"),
@@ -54,6 +55,7 @@ LOAD_PHASES = [
     ("flattener/store.py", "commit", "commit"),
     ("flattener/store.py", None, "store: other (gathering rows, connecting)"),
     ("flattener/load.py", None, "loader: batching, handing batches over"),
+    ("flattener/workers.py", None, "loader: batching, handing batches over"),
     *MAPPING_PHASES,
 ]
 RECONSTRUCT_PHASES = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from importlib.metadata import entry_points
@@ -246,4 +247,7 @@ def verify_command(files, mapping, db):
 
 
 def main() -> None:
+    # Stopped by SIGTERM (timeout, systemd, docker stop), end as on Ctrl-C: the transaction rolls
+    # back and worker processes are shut down, instead of the process vanishing mid-write.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cli(prog_name="flatten")

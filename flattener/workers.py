@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -82,7 +86,17 @@ _maker: BatchMaker | None = None  # each worker's own
 def _start_worker(plan: Plan, dialect: str) -> None:
     global _maker
     gc.disable()  # documents and rows hold no reference cycles (see load.bulk_mode)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the loading process, which shuts the pool down
     _maker = BatchMaker(plan, dialect)
+    threading.Thread(target=_exit_with, args=(os.getppid(),), name="flatten-orphan-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker once the loading process is gone, however it ended (killed, crashed): the pool
+    cannot tell its workers then, and they would wait for work forever."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _make_batch(source: str, records: list[Record]) -> Batch:

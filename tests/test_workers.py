@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -120,3 +124,57 @@ def test_without_fork_workers_are_refused_clearly(sqlite_url, monkeypatch, tmp_p
     assert result.exit_code == 1
     assert result.stderr == "error: worker processes need fork(), which this system lacks (Windows): load without " \
                             "--workers\n"
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def _start_load(path, db) -> tuple[subprocess.Popen, list[int]]:
+    """`flatten load --workers 2` in a process of its own, once its workers are running."""
+    process = subprocess.Popen([sys.executable, "-m", "flattener", "load", str(path), "--workers", "2", "--db", db],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while len(workers := _children(process.pid)) < 2:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.02)
+    return process, workers
+
+
+@pytest.fixture
+def long_input(tmp_path):
+    path = tmp_path / "long.ndjson"
+    with gzip.open(SYNTHETIC, "rt", encoding="utf-8") as lines:
+        path.write_text(lines.read() * 30, encoding="utf-8")  # 9,000 documents, later versions of the first 300
+    return path
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from /proc")
+def test_workers_end_when_the_loading_process_is_killed(long_input, sqlite_url):
+    process, workers = _start_load(long_input, sqlite_url)
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)):
+        assert time.monotonic() < deadline, "worker processes outlived the loading process"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from /proc")
+def test_a_terminated_load_rolls_back_and_ends_its_workers(long_input, sqlite_url, make_store):
+    process, workers = _start_load(long_input, sqlite_url)
+    process.terminate()
+    assert process.wait(timeout=30) == 143
+    assert not any(map(_alive, workers))
+    with make_store(PLAN, sqlite_url).session() as session:
+        session.create_tables()
+        assert session.count() == 0

@@ -128,7 +128,7 @@ class Loader:
 
     def _write(self, batch: Batch | Future) -> None:
         if isinstance(batch, Future):
-            batch = batch.result()  # made by a worker process: its errors are raised here
+            batch = self.pool.result(batch)  # made by a worker process: its errors are raised here
         self.session.replace(batch)
         if self.commit_each_batch:
             self.session.commit()

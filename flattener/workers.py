@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from .bulk import Batch, BatchEncoder
 from .errors import DocumentError, FlattenError, InputError
@@ -68,7 +69,18 @@ class FlattenPool:
         self._executor.submit(int).result()  # forks every worker now, while the process is still simple
 
     def submit(self, source: str, records: list[Record]) -> Future:
-        return self._executor.submit(_make_batch, source, records)
+        try:
+            return self._executor.submit(_make_batch, source, records)
+        except BrokenProcessPool:
+            raise _worker_died() from None
+
+    @staticmethod
+    def result(future: Future) -> Batch:
+        """The batch, or the error its worker raised."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise _worker_died() from None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -78,6 +90,11 @@ class FlattenPool:
 
     def __exit__(self, *_exception) -> None:
         self.close()
+
+
+def _worker_died() -> FlattenError:
+    return FlattenError("a worker process ended abruptly (killed, or out of memory?): nothing of this transaction "
+                        "is written; load again, with fewer --workers or none")
 
 
 _maker: BatchMaker | None = None  # each worker's own

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -175,6 +176,19 @@ def test_a_terminated_load_rolls_back_and_ends_its_workers(long_input, sqlite_ur
     process.terminate()
     assert process.wait(timeout=30) == 143
     assert not any(map(_alive, workers))
+    with make_store(PLAN, sqlite_url).session() as session:
+        session.create_tables()
+        assert session.count() == 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from /proc")
+def test_a_worker_killed_fails_the_load_clearly(long_input, sqlite_url, make_store):
+    process, workers = _start_load(long_input, sqlite_url)
+    os.kill(workers[0], signal.SIGKILL)
+    assert process.wait(timeout=30) == 1
+    assert process.stderr.read().decode() == (
+        "error: a worker process ended abruptly (killed, or out of memory?): nothing of this transaction is "
+        "written; load again, with fewer --workers or none\n")
     with make_store(PLAN, sqlite_url).session() as session:
         session.create_tables()
         assert session.count() == 0

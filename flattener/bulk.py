@@ -36,7 +36,7 @@ class BatchEncoder:
     def __init__(self, plan: Plan, dialect: str):
         self.plan = plan
         self._encoders: list[Callable[[list], object]] = [
-            _copy_encoder(table) if dialect == "postgresql" else list for table in plan.tables]
+            _copy_encoder(table) if dialect == "postgresql" else _as_they_are for table in plan.tables]
 
     def encode(self, documents: Sequence[FlatDocument], kept: list[str] | None = None) -> Batch:
         """The batch of these documents. Of several versions of a document only the last is written,
@@ -52,6 +52,11 @@ class BatchEncoder:
             count += len(rows)
             payloads.append(encode(rows) if rows else None)
         return Batch(list(latest), payloads, read, count, kept or [])
+
+
+def _as_they_are(rows: list) -> list:
+    """executemany takes the rows themselves: a batch's row list is already its own."""
+    return rows
 
 
 def _copy_encoder(table: Table) -> Callable[[list], bytes]:

@@ -65,8 +65,8 @@ class FlattenPool:
                                "--workers")
         self.processes = processes
         self._executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_start_worker, initargs=(plan, dialect))
-        self._executor.submit(int).result()  # forks every worker now, while the process is still simple
+                                             initializer=_start_worker, initargs=(plan, dialect, os.getpid()))
+        self.result(self._executor.submit(int))  # forks every worker now, while the process is still simple
 
     def submit(self, source: str, records: list[Record]) -> Future:
         try:
@@ -100,12 +100,13 @@ def _worker_died() -> FlattenError:
 _maker: BatchMaker | None = None  # each worker's own
 
 
-def _start_worker(plan: Plan, dialect: str) -> None:
+def _start_worker(plan: Plan, dialect: str, parent: int) -> None:
     global _maker
     gc.disable()  # documents and rows hold no reference cycles (see load.bulk_mode)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the loading process, which shuts the pool down
     _maker = BatchMaker(plan, dialect)
-    threading.Thread(target=_exit_with, args=(os.getppid(),), name="flatten-orphan-watch", daemon=True).start()
+    # The parent's pid as it was before the fork: asked here, getppid() is already init's if the parent died.
+    threading.Thread(target=_exit_with, args=(parent,), name="flatten-orphan-watch", daemon=True).start()
 
 
 def _exit_with(parent: int) -> None:

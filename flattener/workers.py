@@ -102,8 +102,11 @@ _maker: BatchMaker | None = None  # each worker's own
 
 def _start_worker(plan: Plan, dialect: str, parent: int) -> None:
     global _maker
-    gc.disable()  # documents and rows hold no reference cycles (see load.bulk_mode)
+    # The loading process's SIGTERM handler raises SystemExit, which in a worker the pool ends (as it
+    # does when another worker died) would print a traceback: a worker just ends.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the loading process, which shuts the pool down
+    gc.disable()  # documents and rows hold no reference cycles (see load.bulk_mode)
     _maker = BatchMaker(plan, dialect)
     # The parent's pid as it was before the fork: asked here, getppid() is already init's if the parent died.
     threading.Thread(target=_exit_with, args=(parent,), name="flatten-orphan-watch", daemon=True).start()

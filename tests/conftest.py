@@ -7,6 +7,7 @@ CI), which makes them fail.
 
 from __future__ import annotations
 
+import gzip
 import os
 import uuid
 from pathlib import Path
@@ -20,6 +21,7 @@ from flattener import Store, open_plan
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 TEST_MAPPINGS = Path(__file__).resolve().parent / "mappings"
+SYNTHETIC = SAMPLES / "genesys" / "synthetic-conversations.ndjson.gz"  # 300 generated conversations
 POSTGRES_URL = os.environ.get("FLATTEN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 # Documents are deliberately rich (every field drawn), so big inputs are expected, not a smell.
@@ -68,6 +70,15 @@ def sqlite_url(tmp_path):
 def database_url(request):
     """Each test that takes this runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+def long_input(tmp_path):
+    """9,000 synthetic conversations as NDJSON (later versions of the first 300): a load of a few seconds."""
+    path = tmp_path / "long.ndjson"
+    with gzip.open(SYNTHETIC, "rt", encoding="utf-8") as lines:
+        path.write_text(lines.read() * 30, encoding="utf-8")
+    return path
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ import gzip
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -18,10 +15,10 @@ from flattener.cli import cli
 from flattener.sources import read_documents
 from flattener.workers import FlattenPool
 
-from .conftest import SAMPLES, table_contents
+from .conftest import SYNTHETIC, table_contents
+from .processes import alive, needs_proc, start_load, wait_until_gone
 
 PLAN = open_plan("conversation")
-SYNTHETIC = SAMPLES / "genesys" / "synthetic-conversations.ndjson.gz"
 
 
 @pytest.fixture(scope="module")
@@ -127,63 +124,28 @@ def test_without_fork_workers_are_refused_clearly(sqlite_url, monkeypatch, tmp_p
                             "--workers\n"
 
 
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as listing:
-        return [int(child) for child in listing.read().split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-    except FileNotFoundError:
-        return False
-
-
-def _start_load(path, db) -> tuple[subprocess.Popen, list[int]]:
-    """`flatten load --workers 2` in a process of its own, once its workers are running."""
-    process = subprocess.Popen([sys.executable, "-m", "flattener", "load", str(path), "--workers", "2", "--db", db],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while len(workers := _children(process.pid)) < 2:
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
-        time.sleep(0.02)
-    return process, workers
-
-
-@pytest.fixture
-def long_input(tmp_path):
-    path = tmp_path / "long.ndjson"
-    with gzip.open(SYNTHETIC, "rt", encoding="utf-8") as lines:
-        path.write_text(lines.read() * 30, encoding="utf-8")  # 9,000 documents, later versions of the first 300
-    return path
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from /proc")
+@needs_proc
 def test_workers_end_when_the_loading_process_is_killed(long_input, sqlite_url):
-    process, workers = _start_load(long_input, sqlite_url)
+    process, workers = start_load(long_input, sqlite_url, "--workers", "2", children_expected=2)
     process.kill()
     process.wait()
-    deadline = time.monotonic() + 10
-    while any(map(_alive, workers)):
-        assert time.monotonic() < deadline, "worker processes outlived the loading process"
-        time.sleep(0.1)
+    wait_until_gone(workers)
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from /proc")
+@needs_proc
 def test_a_terminated_load_rolls_back_and_ends_its_workers(long_input, sqlite_url, make_store):
-    process, workers = _start_load(long_input, sqlite_url)
+    process, workers = start_load(long_input, sqlite_url, "--workers", "2", children_expected=2)
     process.terminate()
     assert process.wait(timeout=30) == 143
-    assert not any(map(_alive, workers))
+    assert not any(map(alive, workers))
     with make_store(PLAN, sqlite_url).session() as session:
         session.create_tables()
         assert session.count() == 0
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads the process tree from /proc")
+@needs_proc
 def test_a_worker_killed_fails_the_load_clearly(long_input, sqlite_url, make_store):
-    process, workers = _start_load(long_input, sqlite_url)
+    process, workers = start_load(long_input, sqlite_url, "--workers", "2", children_expected=2)
     os.kill(workers[0], signal.SIGKILL)
     assert process.wait(timeout=30) == 1
     assert process.stderr.read().decode() == (

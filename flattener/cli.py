@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -29,6 +30,7 @@ from .progress import Progress
 from .sources import read_documents, source_name
 from .store import DEFAULT_URL, Store
 from .workers import FlattenPool
+from .writer import WriterProcess
 
 DEFAULT_MAPPING = "conversation"
 DEBUG = "flatten.debug"
@@ -131,9 +133,9 @@ def load(files, mapping, db, batch_size, atomic, workers):
     started = time.perf_counter()
     progress = Progress("loading", show_count=False)  # counts would be bytes: a percentage says more
     progress.expect(sum(os.path.getsize(source) for source in files if source != "-" and os.path.isfile(source)))
-    # The pool comes first: its processes are forked before any connection or thread exists.
+    # Processes are forked first, before any connection or thread exists.
     with (FlattenPool(plan, store.dialect, workers) if workers else contextlib.nullcontext()) as pool, \
-            store.session() as session, bulk_mode():
+            (WriterProcess(store) if writes_in_child(store, workers) else store.session()) as session, bulk_mode():
         session.create_tables()
         with Loader(session, batch_size=batch_size, commit_each_batch=not atomic, pool=pool) as loader:
             for source in files:
@@ -149,6 +151,12 @@ def load(files, mapping, db, batch_size, atomic, workers):
     seconds = time.perf_counter() - started
     click.echo(f"loaded {loader.documents} documents ({loader.rows} rows) into {store.display_url} "
                f"in {seconds:.2f} s", err=True)
+
+
+def writes_in_child(store: Store, workers: int) -> bool:
+    """PostgreSQL loads write in a child process (see writer.py), unless worker processes make the
+    batches: the loading process then only reads the input, and has time to write them itself."""
+    return store.dialect == "postgresql" and not workers and "fork" in multiprocessing.get_all_start_methods()
 
 
 @cli.command()

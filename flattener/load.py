@@ -18,6 +18,7 @@ from .flatten import FlatDocument, Flattener
 from .sources import Record
 from .store import Session
 from .workers import BatchMaker, FlattenPool
+from .writer import WriterProcess
 
 FIRST_BATCH_SIZE = 250  # then doubling up to the batch size: the writer idles 0.03 s instead of 0.26 s
 DEFAULT_BATCH_SIZE = 2500  # measured (bench/): PostgreSQL loads 250: 11.3 s, 1000: 7.1 s, 2500: 6.1 s, 5000: 6.2 s
@@ -55,13 +56,14 @@ class Loader:
 
     Used as a context manager, it writes each full batch on a background thread while the next
     one is made, so the database works while Python does (the drivers release the GIL while they
-    wait); without `with`, it writes in the caller's thread. Either way `flush()` returns once
+    wait); without `with`, it writes in the caller's thread. A session in a process of its own
+    (`WriterProcess`) already writes while the caller goes on: it needs no thread. Either way `flush()` returns once
     everything added is written, and batches are written in order, so a later version of a
     document replaces an earlier one. With a `pool`, `add_records` has worker processes make the
     batches (see workers.py)."""
 
-    def __init__(self, session: Session, batch_size: int = DEFAULT_BATCH_SIZE, commit_each_batch: bool = False,
-                 pool: FlattenPool | None = None):
+    def __init__(self, session: Session | WriterProcess, batch_size: int = DEFAULT_BATCH_SIZE,
+                 commit_each_batch: bool = False, pool: FlattenPool | None = None):
         self.session = session
         self.maker = BatchMaker(session.plan, session.store.dialect)
         self.flattener = self.maker.flattener
@@ -77,12 +79,14 @@ class Loader:
         self._writer: _BackgroundWriter | None = None
 
     def __enter__(self) -> Loader:
-        self._writer = _BackgroundWriter(self._write, ahead=self.pool.processes if self.pool else 1)
+        if self.session.in_process:
+            self._writer = _BackgroundWriter(self._write, ahead=self.pool.processes if self.pool else 1)
         return self
 
     def __exit__(self, *_exception) -> None:
         writer, self._writer = self._writer, None
-        writer.stop()  # before the session can close: the thread may be writing on its connection
+        if writer is not None:
+            writer.stop()  # before the session can close: the thread may be writing on its connection
 
     def add(self, document, source: str = "<input>", record: int | None = None, line: int | None = None) -> tuple:
         """Flatten one document into the batch; return its root key."""
@@ -112,6 +116,7 @@ class Loader:
         self._hand_off()
         if self._writer is not None:
             self._writer.wait()
+        self.session.wait()
 
     def _hand_off(self) -> None:
         if self.batch:
@@ -129,9 +134,7 @@ class Loader:
     def _write(self, batch: Batch | Future) -> None:
         if isinstance(batch, Future):
             batch = self.pool.result(batch)  # made by a worker process: its errors are raised here
-        self.session.replace(batch)
-        if self.commit_each_batch:
-            self.session.commit()
+        self.session.replace(batch, commit=self.commit_each_batch)
         self.documents += batch.documents
         self.rows += batch.rows
         self.kept.extend(batch.kept)

@@ -111,6 +111,8 @@ class Store:
 
 
 class Session:
+    in_process = True  # its writes run on the caller's thread (see writer.WriterProcess for the other kind)
+
     def __init__(self, store: Store, connection: sa.Connection):
         self.store = store
         self.plan = store.plan
@@ -137,10 +139,18 @@ class Session:
                     f"mapping {self.plan.mapping.origin}: it was made for another mapping (use another database, "
                     "or drop the table and load again)")
 
-    def replace(self, batch: Batch) -> None:
-        """Store a batch of documents, replacing earlier versions completely (their stale child rows go too)."""
-        if not batch.keys:
-            return
+    def replace(self, batch: Batch, commit: bool = False) -> None:
+        """Store a batch of documents, replacing earlier versions completely (their stale child rows go
+        too); then commit, if asked."""
+        if batch.keys:
+            self._replace(batch)
+        if commit:
+            self.commit()
+
+    def wait(self) -> None:
+        """Writes are done when they return: nothing to wait for (a `WriterProcess` has)."""
+
+    def _replace(self, batch: Batch) -> None:
         self.delete(batch.keys)
         for table in self.plan.tables:  # parents first
             payload = batch.payloads[table.number]

@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -258,4 +259,9 @@ def main() -> None:
     # Stopped by SIGTERM (timeout, systemd, docker stop), end as on Ctrl-C: the transaction rolls
     # back and worker processes are shut down, instead of the process vanishing mid-write.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    cli(prog_name="flatten")
+    try:
+        cli(prog_name="flatten")
+    finally:
+        # As it ends, Python collects reference cycles among every object still alive, more than
+        # once: 0.13 s after a load of 20,000 conversations, for a process about to be gone.
+        gc.freeze()

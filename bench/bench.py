@@ -48,7 +48,7 @@ from databases import DEFAULT_POSTGRES, PostgresTarget, SqliteTarget, Target  # 
 from inputs import LAYOUTS, conversations_file, default_mapping, in_layout, parse_size, sized_file  # noqa: E402
 from report import markdown_table, progress  # noqa: E402
 
-from flattener import Flattener, open_plan  # noqa: E402
+from flattener import Flattener, compiled, open_plan  # noqa: E402
 from flattener.load import DEFAULT_BATCH_SIZE  # noqa: E402
 from flattener.plan import Plan  # noqa: E402
 
@@ -386,11 +386,21 @@ def engine_digest() -> str:
     return digest.hexdigest()[:10]
 
 
+def engine_form() -> str:
+    """Whether the hot modules ran compiled (flattener/compiled.py): figures differ by a quarter."""
+    status = compiled.status()
+    if all(status.values()):
+        return "compiled with Cython"
+    ran_compiled = [name for name, is_compiled in status.items() if is_compiled]
+    return "pure Python" + (f" but for {', '.join(ran_compiled)}" if ran_compiled else "")
+
+
 def environment(targets: list[Target], dlt_python: Path | None, revision_at_start: str) -> dict:
     revision = revision_at_start
     if engine_digest() not in revision_at_start:
         revision += f", engine files {engine_digest()} at the end: the engine changed during the run"
-    versions = {"revision": revision, "python": sys.version.split()[0], "cores": os.cpu_count()}
+    versions = {"revision": revision, "engine": engine_form(), "python": sys.version.split()[0],
+                "cores": os.cpu_count()}
     versions.update({target.name: target.version() for target in targets})
     if dlt_python is not None:
         versions["dlt"] = subprocess.run([dlt_python, "-c", "import dlt; print(dlt.__version__)"],

@@ -7,7 +7,9 @@ Runs the real `flatten load` (into empty tables, then again as a reload) and `fl
 where cProfile's per-call cost inflates the many small Python functions of the flattener against
 the C of the driver. pyinstrument is installed into the running environment on first use; it is
 no dependency of flatten. Imports are done before the profiler starts; mapping compilation,
-connecting and committing are in.
+connecting and committing are in. The engine runs as Python (FLATTEN_PURE_PYTHON=1 unless set
+otherwise), so that its functions show. PostgreSQL loads write in a child process (writer.py),
+which the sampler does not see: their profile is the loading process's.
 
 Each sample is attributed to the innermost engine function on its stack that a phase rule names
 (a codec called by the flattener counts as encode; psycopg's time under the COPY counts as COPY),
@@ -30,6 +32,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+# Compiled modules make no Python frames for a sampler to see: profile the engine as Python
+# (about a quarter slower in flattening and formatting; see flattener/compiled.py).
+os.environ.setdefault("FLATTEN_PURE_PYTHON", "1")
 
 from databases import DEFAULT_POSTGRES, PostgresTarget, SqliteTarget  # noqa: E402
 from inputs import conversations_file, default_mapping  # noqa: E402

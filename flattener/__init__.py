@@ -3,6 +3,10 @@
 Data flows one way: mapping -> plan -> rows -> database -> rows -> document.
 """
 
+from .compiled import prefer_current_sources
+
+prefer_current_sources()  # before the modules it may have to give from source are imported
+
 from .errors import DatabaseError, DocumentError, FlattenError, InputError, MappingError
 from .flatten import FlatDocument, Flattener
 from .load import Loader, bulk_mode, verify

@@ -21,9 +21,10 @@ from .workers import BatchMaker, FlattenPool
 from .writer import WriterProcess
 
 FIRST_BATCH_SIZE = 250  # then doubling up to the batch size: the writer idles 0.03 s instead of 0.26 s
-DEFAULT_BATCH_SIZE = 2500  # measured (bench/): PostgreSQL loads 250: 11.3 s, 1000: 7.1 s, 2500: 6.1 s, 5000: 6.2 s
-# for 20,000 conversations; peak memory grows with it (2500: 187 MB, 5000: 305 MB). Again at e64546e,
-# 1000: 3.84 s, 2500: 3.74 s.
+DEFAULT_BATCH_SIZE = 1500  # measured (bench/, 20,000 conversations into PostgreSQL). Written in-process,
+# 250: 11.3 s, 1000: 7.1 s, 2500: 6.1 s, 5000: 6.2 s. By the writer process (b40534c), first load
+# and reload: 1000: 3.25 s, 6.41 s; 1500: 3.27 s, 5.90 s; 2000: 3.42 s, 6.08 s; 2500: 3.53 s, 5.87 s,
+# at 130, 162, 199 and 222 MB: the last batch, written after the last document is read, is shorter.
 
 
 @contextmanager

@@ -31,9 +31,10 @@ _STOP = None  # the last message: the child rolls back what was not committed an
 
 
 class WriterProcess:
-    """A `Session` in a forked child, for the loader: `replace` returns once the child has the batch
-    (an error of an earlier batch is raised there, or by the next call), the other calls once the
-    child has done them, and everything is done in the order of the calls.
+    """A `Session` in a forked child, for the loader: everything is done in the order of the calls;
+    `commit` and `wait` return once the child has done them, the others (connecting, creating the
+    tables, `replace`) once it has them, so that the caller reads and flattens meanwhile. An error
+    is raised by the next call after it happened.
 
     Fork before opening connections or starting threads (the child is a copy of this process as it
     is), and close it: a child not told to commit rolls back, as a session left does."""
@@ -53,19 +54,12 @@ class WriterProcess:
         self._process.start()
         inbox.close()  # the child's ends: its exit, or death, is then seen here as the end of the pipe
         outbox.close()
-        try:
-            self._answer()  # connected, or why not
-        except BaseException:
-            self.close()
-            raise
 
     def create_tables(self) -> None:
-        self._call("create_tables")
+        self._post(("create_tables",))
 
     def replace(self, batch: Batch, commit: bool = False) -> None:
-        while self._from_child.poll():  # a failure of an earlier batch: stop the load now, not at its end
-            self._answer()
-        self._send(("replace", batch, commit))
+        self._post(("replace", batch, commit))
 
     def commit(self) -> None:
         self._call("commit")
@@ -102,6 +96,11 @@ class WriterProcess:
     def _call(self, kind: str) -> None:
         self._send((kind,))
         self._answer()
+
+    def _post(self, message) -> None:
+        while self._from_child.poll():  # the child failed (it answers nothing else unasked): stop now
+            self._answer()
+        self._send(message)
 
     def _send(self, message) -> None:
         self._raise()
@@ -144,10 +143,9 @@ def _serve(store: Store, inbox, outbox, parent_ends, ahead: int) -> None:
     threading.Thread(target=_receive, args=(inbox, messages), name="flatten-writer-inbox", daemon=True).start()
     try:
         with store.session() as session:
-            outbox.send(("done", None))
             while (message := messages.get()) is not _STOP:
                 _do(session, message)
-                if message[0] != "replace":
+                if message[0] in ("commit", "wait"):  # the calls that wait for an answer
                     outbox.send(("done", None))
     except BaseException as error:
         outbox.send(("failed", _transferable(error)))

@@ -69,8 +69,9 @@ class WriterProcess:
         self._call("wait")
 
     def close(self) -> None:
-        """Stop the child; what it did not commit is rolled back. After a failure here (an error,
-        Ctrl-C), the batch it is writing is abandoned: a rollback is all that is left to do."""
+        """Stop the child once it has done what it was sent; what it did not commit is rolled back.
+        After a failure here (an error, Ctrl-C) it gets five seconds, then is terminated: a rollback
+        is all that is left to do, and the server does it when the connection drops."""
         if self._closed:
             return
         self._closed = True

@@ -16,7 +16,7 @@ from flattener import open_plan
 from flattener.cli import cli
 
 from .conftest import SYNTHETIC, table_contents
-from .processes import alive, needs_proc, start_load, wait_until_gone
+from .processes import needs_proc, start_load, wait_until_gone
 
 PLAN = open_plan("conversation")
 pytestmark = pytest.mark.postgres
@@ -94,35 +94,23 @@ def test_the_writer_process_ends_when_the_loading_process_is_killed(long_input, 
     assert rows_in(postgres_url, "conversations") == 0  # its transaction rolled back
 
 
-@needs_proc
-def test_a_terminated_load_rolls_back_and_ends_its_writer_process(long_input, postgres_url):
-    process, (writer,) = start_load(long_input, postgres_url, children_expected=1)
-    time.sleep(0.5)
-    process.terminate()
-    assert process.wait(timeout=30) == 143
-    assert not alive(writer)
-    assert rows_in(postgres_url, "conversations") == 0
+STOPPED = {  # how a load is stopped midway: signals to send, to the loading process or the writer
+    "terminated": ([("load", signal.SIGTERM)], 143, ""),
+    "Ctrl-C": ([("load", signal.SIGINT), ("writer", signal.SIGINT)], 1, "\nAborted!\n"),  # a terminal: to both
+    "writer killed": ([("writer", signal.SIGKILL)], 1, "error: the writer process ended abruptly (killed, or out of "
+                      "memory?): what it had not committed is rolled back; load again\n"),
+}
 
 
 @needs_proc
-def test_ctrl_c_stops_the_load_and_its_writer_process(long_input, postgres_url):
+@pytest.mark.parametrize("how", STOPPED)
+def test_a_load_stopped_midway_says_so_rolls_back_and_ends_its_writer_process(how, long_input, postgres_url):
+    signals, exit_code, message = STOPPED[how]
     process, (writer,) = start_load(long_input, postgres_url, children_expected=1)
-    time.sleep(0.5)
-    for pid in (process.pid, writer):  # a terminal sends Ctrl-C to every process of the job
-        os.kill(pid, signal.SIGINT)
-    assert process.wait(timeout=30) == 1
-    assert process.stderr.read().decode() == "\nAborted!\n"
-    assert not alive(writer)
-    assert rows_in(postgres_url, "conversations") == 0
-
-
-@needs_proc
-def test_a_writer_process_killed_fails_the_load_clearly(long_input, postgres_url):
-    process, (writer,) = start_load(long_input, postgres_url, children_expected=1)
-    time.sleep(0.5)
-    os.kill(writer, signal.SIGKILL)
-    assert process.wait(timeout=30) == 1
-    assert process.stderr.read().decode() == (
-        "error: the writer process ended abruptly (killed, or out of memory?): what it had not committed is rolled "
-        "back; load again\n")
+    time.sleep(0.5)  # writing by now
+    for whom, number in signals:
+        os.kill(process.pid if whom == "load" else writer, number)
+    assert process.wait(timeout=30) == exit_code
+    assert process.stderr.read().decode() == message
+    wait_until_gone([writer])
     assert rows_in(postgres_url, "conversations") == 0

@@ -496,7 +496,8 @@ def memory(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> 
     saved = save(arguments.results_dir, "memory", {"command": arguments.command_line, "mapping": plan.mapping.name,
                                                    "environment": versions, "runs": results})
     return (f"## flatten memory check\n\n- command: `{arguments.command_line}`\n- mapping: {plan.mapping.name}\n"
-            f"- one run per file; peak RSS of the `flatten load` process\n"
+            f"- one run per file; peak memory of the `flatten load` command, its child processes included "
+            f"(bench/measure.py)\n"
             f"- machine: {', '.join(f'{name} {value}' for name, value in versions.items())}\n\n"
             f"{table}\n\nresults: {readable(saved)}\n")
 

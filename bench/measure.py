@@ -8,9 +8,9 @@ floor in memory, would report the benchmark's peak instead of its own. Started f
 inherits is this script's few megabytes.
 
 Peak memory is the larger of the kernel's peak RSS of the command (wait4) and the peak, sampled
-ten times a second, of the memory of the command and its descendants together (`flatten load
---workers` forks worker processes): each process's PSS, which counts the pages that a fork still
-shares with its parent once, not once per process.
+ten times a second, of the memory of the command and its descendants together (PostgreSQL loads
+fork a writer process, `flatten load --workers` worker processes): each process's PSS, which
+counts the pages that a fork still shares with its parent once, not once per process.
 """
 
 from __future__ import annotations

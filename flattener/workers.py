@@ -4,9 +4,9 @@ That work is pure Python and CPU-bound: in one process it holds the GIL, and the
 and the next document wait for it in turn. A pool of worker processes does it for chunks of
 records in parallel, while the loading process only reads the input and writes the batches that
 come back, in order. It pays where cores would otherwise idle: on the two-core build machine,
-20,000 conversations load into SQLite in 6.98 s instead of 8.23 s with two workers (at 436 MB
-instead of 244 MB), and into a PostgreSQL server on the same machine slower, 4.09 s instead of
-3.63 s (the server needs a core of its own, and moving batches between processes costs CPU too;
+20,000 conversations load into SQLite in 6.91 s instead of 7.84 s with two workers (at 326 MB
+instead of 201 MB), and into a PostgreSQL server on the same machine slower, 3.60 s instead of
+3.26 s (the server needs a core of its own, and moving batches between processes costs CPU too;
 docs/benchmark.md). Hence `flatten load --workers` is 0 unless asked: more CPUs, or a database
 server on another machine, are where the workers earn their memory.
 """

@@ -58,10 +58,10 @@ class Loader:
     Used as a context manager, it writes each full batch on a background thread while the next
     one is made, so the database works while Python does (the drivers release the GIL while they
     wait); without `with`, it writes in the caller's thread. A session in a process of its own
-    (`WriterProcess`) already writes while the caller goes on: it needs no thread. Either way `flush()` returns once
-    everything added is written, and batches are written in order, so a later version of a
-    document replaces an earlier one. With a `pool`, `add_records` has worker processes make the
-    batches (see workers.py)."""
+    (`WriterProcess`) already writes while the caller goes on: it needs no thread. Either way
+    `flush()` returns once everything added is written, and batches are written in order, so a
+    later version of a document replaces an earlier one. With a `pool`, `add_records` has worker
+    processes make the batches (see workers.py)."""
 
     def __init__(self, session: Session | WriterProcess, batch_size: int = DEFAULT_BATCH_SIZE,
                  commit_each_batch: bool = False, pool: FlattenPool | None = None):

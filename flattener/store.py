@@ -151,7 +151,19 @@ class Session:
         """Writes are done when they return: nothing to wait for (a `WriterProcess` has)."""
 
     def _replace(self, batch: Batch) -> None:
-        self.delete(batch.keys)
+        try:
+            with self.connection.begin_nested():  # a savepoint, where the one retry below starts from
+                self.delete(batch.keys)
+                self._insert_all(batch)
+        except DatabaseError as error:
+            if not isinstance(error.__cause__, self.connection.dialect.loaded_dbapi.IntegrityError):
+                raise
+            # A key already taken: by rows of a document whose root row was deleted by hand, outside
+            # flatten, which delete() then passes over. Delete the batch's documents from every table.
+            self.delete(batch.keys, whole_documents=False)
+            self._insert_all(batch)
+
+    def _insert_all(self, batch: Batch) -> None:
         for table in self.plan.tables:  # parents first
             payload = batch.payloads[table.number]
             if payload is not None:
@@ -161,13 +173,15 @@ class Session:
                     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                     raise DatabaseError(f"the database refused rows of table {table.name!r}: {reason}") from error
 
-    def delete(self, keys: Sequence[tuple]) -> None:
+    def delete(self, keys: Sequence[tuple], whole_documents: bool = True) -> None:
         """Delete the documents with these root keys, children first.
 
-        Rows are only ever written and deleted a whole document at a time, so a document has child
+        Flatten only ever writes and deletes a whole document at a time, so a document has child
         rows only if it has its root row: one indexed SELECT on the root table finds the keys that
-        are present, and a first load (none are) skips the twenty DELETEs per batch."""
-        keys = self.present(keys)
+        are present, and a first load (none are) skips the twenty DELETEs per batch. Without
+        `whole_documents`, every table is searched for each key."""
+        if whole_documents:
+            keys = self.present(keys)
         if not keys:
             return
         composite = self.store.composite_key

@@ -159,3 +159,29 @@ def test_pages_of_documents_come_in_key_order_each_document_once(store):
     with store.session() as session:
         seen = [document["id"] for page in session.pages(limit=5) for _, document in page]
     assert seen == ids
+
+
+def test_a_document_whose_root_row_was_deleted_by_hand_loads_again(database_url, make_store, tmp_path):
+    """Deleting root rows by hand leaves their child rows behind; loading those documents again
+    replaces those rows too, as loading them into a clean database would."""
+    import gzip
+
+    from click.testing import CliRunner
+
+    from flattener.cli import cli
+
+    from .conftest import SYNTHETIC
+
+    store = make_store("conversation", database_url)
+    path = tmp_path / "some.ndjson"
+    with gzip.open(SYNTHETIC, "rt", encoding="utf-8") as lines:
+        path.write_text("".join(line for _, line in zip(range(30), lines)))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["load", str(path), "--db", database_url]).exit_code == 0
+    clean = table_contents(store)
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM conversations WHERE conversation_id IN "
+                                   "(SELECT conversation_id FROM conversations ORDER BY conversation_id LIMIT 3)")
+    result = runner.invoke(cli, ["load", str(path), "--db", database_url, "--batch-size", "7"])
+    assert result.exit_code == 0, result.output
+    assert table_contents(store) == clean

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from flattener import open_plan
-from flattener.cli import cli
+from flattener.cli import cli, writes_in_child
 
 from .conftest import SYNTHETIC, table_contents
 from .processes import needs_proc, start_load, wait_until_gone
@@ -57,6 +57,18 @@ def test_the_writer_process_writes_what_the_loading_process_writes(postgres_url,
                 connection.exec_driver_sql(f"DELETE FROM {table.name}")
     assert contents[True] == contents[False]
     assert sum(map(len, contents[True].values())) > 1000
+
+
+def test_without_fork_postgresql_loads_write_in_process(postgres_url, make_store, conversations, tmp_path,
+                                                        monkeypatch):
+    monkeypatch.setattr("multiprocessing.get_all_start_methods", lambda: ["spawn"])  # as on Windows
+    store = make_store(PLAN, postgres_url)
+    assert not writes_in_child(store, workers=0)
+    path = tmp_path / "some.ndjson"
+    path.write_text("".join(json.dumps(c) + "\n" for c in conversations))
+    result = load(str(path), db=postgres_url)
+    assert result.exit_code == 0, result.output
+    assert rows_in(postgres_url, "conversations") == len(conversations)
 
 
 def test_rows_the_database_refuses_fail_the_load_in_one_line(postgres_url, make_store, conversations, tmp_path):

@@ -15,6 +15,7 @@ process (see `Store.session`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import pickle
@@ -149,7 +150,8 @@ def _serve(store: Store, inbox, outbox, parent_ends, ahead: int) -> None:
                 if message[0] in ("commit", "wait"):  # the calls that wait for an answer
                     outbox.send(("done", None))
     except BaseException as error:
-        outbox.send(("failed", _transferable(error)))
+        with contextlib.suppress(OSError):  # unless the parent is gone already
+            outbox.send(("failed", _transferable(error)))
         while messages.get() is not _STOP:  # drain, so that the parent is never stuck sending
             pass
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flattener import DatabaseError, InputError, Loader
+from flattener.cli import cli
 
-from .conftest import table_contents
+from .conftest import SYNTHETIC, table_contents
 from .strategies import documents
 from .test_roundtrip import EVERYTHING
 
@@ -164,14 +168,6 @@ def test_pages_of_documents_come_in_key_order_each_document_once(store):
 def test_a_document_whose_root_row_was_deleted_by_hand_loads_again(database_url, make_store, tmp_path):
     """Deleting root rows by hand leaves their child rows behind; loading those documents again
     replaces those rows too, as loading them into a clean database would."""
-    import gzip
-
-    from click.testing import CliRunner
-
-    from flattener.cli import cli
-
-    from .conftest import SYNTHETIC
-
     store = make_store("conversation", database_url)
     path = tmp_path / "some.ndjson"
     with gzip.open(SYNTHETIC, "rt", encoding="utf-8") as lines:

@@ -85,13 +85,16 @@ def test_every_inventory_field_has_a_column_of_its_type(root_model):
     check(root_model, PLAN.root.node, "$")
 
 
-def test_the_inventory_lists_the_224_fields_of_the_15_record_models():
-    """Our copy of the inventory is the complete one (the jobs variants only add participant attributes)."""
+def test_the_inventory_lists_at_least_the_224_fields_of_the_15_record_models():
+    """Our copy of the inventory is not a truncated one (the jobs variants only add participant attributes).
+
+    A field added later is welcome: the tests above and below take it up with no change here.
+    """
     not_records = {"AnalyticsConversationQueryResponse", "AnalyticsConversationAsyncQueryResponse", "AggregationResult",
                    "AggregationResultEntry", "AnalyticsConversation", "AnalyticsParticipant"}
     records = [model for model in MODELS if model not in not_records]
-    assert len(records) == 15
-    assert sum(len(MODELS[model]["fields"]) for model in records) == 224
+    assert len(records) >= 15
+    assert sum(len(MODELS[model]["fields"]) for model in records) >= 224
 
 
 # -- documents generated from the inventory ---------------------------------------------------
@@ -223,3 +226,17 @@ def test_segments_without_end_and_repeated_metrics_load():
     assert len(flat.rows[PLAN.table("metrics").number]) == 2
     (_, rebuilt), = Rebuilder(PLAN).documents(flat.rows)
     assert rebuilt == conversation
+
+
+def test_reports_find_indexes_on_time_queue_user_media_type_and_purpose():
+    from flattener.ddl import build_metadata
+
+    indexed = {(table.name, index.columns.keys()[0])
+               for table in build_metadata(PLAN).tables.values() for index in table.indexes}
+    required = {("conversations", "conversation_start"), ("conversations", "conversation_end"),
+                ("segments", "queue_id"), ("participants", "user_id"), ("sessions", "media_type"),
+                ("participants", "purpose")}
+    assert required <= indexed
+    for table in build_metadata(PLAN).tables.values():  # every queue and user id, wherever it is
+        for column in {"queue_id", "user_id"} & set(table.columns.keys()):
+            assert (table.name, column) in indexed, f"{table.name}.{column} has no index"

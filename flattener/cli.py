@@ -12,7 +12,6 @@ import gc
 import json
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from importlib.metadata import entry_points
@@ -28,6 +27,7 @@ from .jsontext import output_bytes
 from .load import DEFAULT_BATCH_SIZE, Loader, bulk_mode, verify
 from .plan import Plan, describe, open_plan
 from .progress import Progress
+from .signals import end_on_sigterm
 from .sources import read_documents, source_name
 from .store import DEFAULT_URL, Store
 from .workers import FlattenPool
@@ -256,9 +256,7 @@ def verify_command(files, mapping, db):
 
 
 def main() -> None:
-    # Stopped by SIGTERM (timeout, systemd, docker stop), end as on Ctrl-C: the transaction rolls
-    # back and worker processes are shut down, instead of the process vanishing mid-write.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    end_on_sigterm()
     try:
         cli(prog_name="flatten")
     finally:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from . import signals
 from .bulk import Batch, BatchEncoder
 from .errors import DocumentError, FlattenError, InputError
 from .flatten import FlatDocument, Flattener
@@ -66,7 +66,12 @@ class FlattenPool:
         self.processes = processes
         self._executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_start_worker, initargs=(plan, dialect, os.getpid()))
-        self.result(self._executor.submit(int))  # forks every worker now, while the process is still simple
+        try:
+            with signals.held_while_forking():
+                self.result(self._executor.submit(int))  # forks every worker now, while the process is still simple
+        except BaseException:  # stopped while starting: no `with` block will close the pool
+            self.close()
+            raise
 
     def submit(self, source: str, records: list[Record]) -> Future:
         try:
@@ -102,10 +107,7 @@ _maker: BatchMaker | None = None  # each worker's own
 
 def _start_worker(plan: Plan, dialect: str, parent: int) -> None:
     global _maker
-    # The loading process's SIGTERM handler raises SystemExit, which in a worker the pool ends (as it
-    # does when another worker died) would print a traceback: a worker just ends.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the loading process, which shuts the pool down
+    signals.as_child()
     gc.disable()  # documents and rows hold no reference cycles (see load.bulk_mode)
     _maker = BatchMaker(plan, dialect)
     # The parent's pid as it was before the fork: asked here, getppid() is already init's if the parent died.

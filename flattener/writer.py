@@ -20,10 +20,10 @@ import gc
 import multiprocessing
 import pickle
 import queue
-import signal
 import threading
 import traceback
 
+from . import signals
 from .bulk import Batch
 from .errors import FlattenError
 from .store import Session, Store
@@ -52,9 +52,20 @@ class WriterProcess:
         self._closed = False
         self._process = context.Process(target=_serve, name="flatten-writer", daemon=True,
                                         args=(store, inbox, outbox, (self._to_child, self._from_child), ahead))
-        self._process.start()
-        inbox.close()  # the child's ends: its exit, or death, is then seen here as the end of the pipe
-        outbox.close()
+        try:
+            with signals.held_while_forking():
+                self._process.start()
+        except BaseException:  # stopped while starting: no `with` block will end the child, so end it here
+            if self._process.pid is not None:  # it has nothing to roll back yet, and its SIGTERM may still be held
+                self._process.kill()
+                self._process.join()
+            self._closed = True
+            self._to_child.close()
+            self._from_child.close()
+            raise
+        finally:
+            inbox.close()  # the child's ends: its exit, or death, is then seen here as the end of the pipe
+            outbox.close()
 
     def create_tables(self) -> None:
         self._post(("create_tables",))
@@ -136,8 +147,7 @@ def _died() -> FlattenError:
 
 def _serve(store: Store, inbox, outbox, parent_ends, ahead: int) -> None:
     """The child: open a session, then do what the messages say, in order, until told to stop."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler (SystemExit) is for the parent only
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which then stops this child
+    signals.as_child()
     for end in parent_ends:  # else this process would hold its own pipe open, and never see the parent go
         end.close()
     gc.disable()  # batches are bytes: nothing for the collector to find

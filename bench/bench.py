@@ -475,7 +475,7 @@ def memory(arguments: argparse.Namespace, plan: Plan, targets: list[Target]) -> 
     ndjson, conversations = sized_file(arguments.data_dir, size, arguments.seed)
     rows, results = [], []
     for layout in arguments.layouts:
-        path = in_layout(ndjson, layout, plan.envelope)
+        path = in_layout(ndjson, layout, plan.envelope and plan.envelope.key)
         for target in targets:
             target.reset()
             command = flatten_command("load", str(path), "-m", arguments.mapping, "--db", target.url,

@@ -93,10 +93,24 @@ class ArraySpec:
 
 
 @dataclass(frozen=True)
+class Envelope:
+    """How documents sit in an API envelope such as {"conversations": [...], "totalHits": 137}.
+
+    `key` holds the documents; an object made only of `members` (what a paged API's last page may
+    be: {"totalHits": 137}) holds none. An object with a field of `document_key` is a document,
+    whatever else it holds: a document is never taken for an envelope.
+    """
+
+    key: str
+    members: frozenset[str] = frozenset()
+    document_key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Mapping:
     origin: str
     name: str
-    envelope: str | None
+    envelope: Envelope | None
     extras_column: str
     foreign_keys: bool
     root: TableSpec
@@ -219,12 +233,18 @@ def _build(data: dict, origin: str, lines: dict) -> Mapping:
     return Mapping(
         origin=origin,
         name=data.get("name", Path(origin).stem),
-        envelope=(data.get("source") or {}).get("envelope"),
+        envelope=_envelope(data.get("source") or {}, root.key.fields),
         extras_column=data.get("extras_column", "_extras"),
         foreign_keys=data.get("foreign_keys", False),
         root=root,
         lines=lines,
     )
+
+
+def _envelope(source: dict, document_key: tuple[str, ...]) -> Envelope | None:
+    if "envelope" not in source:
+        return None
+    return Envelope(source["envelope"], frozenset(source.get("envelope_members", ())), document_key)
 
 
 def _array_key(value) -> Key:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from .codecs import Codec, Integer, Json, String, codec_for, list_codec_for
-from .mapping import ArraySpec, ListSpec, Mapping, MapSpec, ObjectSpec, ScalarSpec, TableSpec, load_mapping
+from .mapping import ArraySpec, Envelope, ListSpec, Mapping, MapSpec, ObjectSpec, ScalarSpec, TableSpec, load_mapping
 
 ROOT, ARRAY, OBJECT, LIST, MAP = "root", "array", "object", "list", "map"
 SCALAR, INLINE, CHILD = "scalar", "inline", "child"
@@ -111,7 +111,7 @@ class Plan:
     root: Table
 
     @property
-    def envelope(self) -> str | None:
+    def envelope(self) -> Envelope | None:
         return self.mapping.envelope
 
     def table(self, name: str) -> Table:
@@ -138,9 +138,13 @@ def open_plan(reference: str) -> Plan:
 def compile_plan(mapping: Mapping) -> Plan:
     builder = _Builder(mapping)
     root = builder.table(mapping.root, ROOT, None, "$")
-    if mapping.envelope is not None and mapping.envelope in mapping.root.fields:
-        raise mapping.error(("source", "envelope"), f"the envelope key {mapping.envelope!r} is also a field of the "
-                                                    "root document, so a document could not be told from an envelope")
+    envelope = mapping.envelope
+    if envelope is not None:
+        for path, what, name in [(("source", "envelope"), "key", envelope.key)] + [
+                (("source", "envelope_members"), "member", member) for member in sorted(envelope.members)]:
+            if name in mapping.root.fields:
+                raise mapping.error(path, f"the envelope {what} {name!r} is also a field of the root document, so a "
+                                          "document could not be told from an envelope")
     return Plan(mapping, builder.tables, root)
 
 

@@ -26,6 +26,7 @@ import msgspec
 
 from . import jsontext
 from .errors import InputError
+from .mapping import Envelope
 
 CHUNK_SIZE = 1 << 20
 _NON_SPACE = re.compile(r"[^ \t\n\r]")
@@ -59,7 +60,7 @@ class Record:
                          column=column) from None
 
 
-def read_documents(source: str, envelope: str | None = None, chunk_size: int = CHUNK_SIZE,
+def read_documents(source: str, envelope: Envelope | None = None, chunk_size: int = CHUNK_SIZE,
                    on_read: Callable[[int], None] | None = None, texts: bool = False) -> Iterator[Record]:
     """Records of a file (`-` is standard input; a `.gz` name is gunzipped). `on_read` is told how
     many bytes of the file each read consumed (for a progress bar). With `texts`, records carry
@@ -99,9 +100,13 @@ def _file_position_reporter(binary, on_read: Callable[[int], None]) -> Callable[
 
 
 class JsonStream:
-    def __init__(self, binary, name: str, envelope: str | None, chunk_size: int = CHUNK_SIZE, texts: bool = False):
+    def __init__(self, binary, name: str, envelope: Envelope | None, chunk_size: int = CHUNK_SIZE,
+                 texts: bool = False):
         self.binary, self.name, self.envelope, self.chunk_size, self.texts = binary, name, envelope, chunk_size, texts
-        self.quoted_envelope = json.dumps(envelope, ensure_ascii=False) if envelope else None
+        if envelope is not None:  # the names a text must spell to be an envelope, plainly or with escapes
+            names = (envelope.key, *envelope.members)
+            self.envelope_names = [json.dumps(name, ensure_ascii=False) for name in names]
+            self.escaped_slash_may_spell = any("/" in name for name in names)
         self.utf8 = codecs.getincrementaldecoder("utf-8-sig")()
         self.text = ""
         self.pos = 0
@@ -267,49 +272,78 @@ class JsonStream:
             self._expect(",", "',' or ']' after an array item")
 
     def _object_or_envelope(self) -> Iterator[Record]:
-        """A top-level object: an envelope if it has the envelope key holding an array, else a document.
+        """A top-level object: a document, or an envelope holding documents (or none; see `Envelope`).
 
         Envelopes are streamed item by item. Once a file has shown bare documents (NDJSON), each
         further object is parsed whole and then checked, which reads it once instead of twice; read
-        as text, it is parsed only if its text may name the envelope's key."""
+        as text, it is parsed only if its text may name the envelope's key or members."""
         if not self.streaming_envelopes:
             record = self._record(alone=True)
             if record.text is not None:
-                if not self._may_name_envelope(record.text):
+                if not self._may_be_envelope(record.text):
                     yield record
                     return
                 record = Record(record.number, record.line, record.parsed(self.name))
-            items = record.document.get(self.envelope) if type(record.document) is dict else None
-            if type(items) is not list:
+            envelope = self._envelope_of(record.document)
+            if envelope is None:
                 yield record
                 return
             self.record -= 1
-            for item in items:
+            for item in envelope:
                 self.record += 1
                 yield Record(self.record, record.line, item)
             return
         self.hold = self.pos
         self.pos += 1
-        if self._peek() != "}":
-            while True:
-                if self._member_name() == self.envelope and self._peek() == "[":
+        only_members = True  # so far, every member is one of the envelope's
+        try:
+            if self._peek() == "}":
+                only_members = False  # {} is an empty document, not an envelope
+            first = True
+            while only_members is not None and self._peek() != "}":
+                if not first:
+                    self._expect(",", "',' or '}' after an object member")
+                first = False
+                name = self._member_name()
+                if name in self.envelope.document_key:
+                    only_members = None  # a document, whatever else it holds
+                elif name == self.envelope.key and self._peek() == "[":
                     self.hold = None
                     self.pos += 1
                     yield from self._array_items()
                     self._rest_of_envelope()
                     return
-                self._value()
-                if self._peek() == "}":
-                    break
-                self._expect(",", "',' or '}' after an object member")
+                else:
+                    only_members = only_members and name in self.envelope.members
+                    self._value()
+        except InputError as error:
+            if error.record is not None:
+                raise
+            # the error is in the next record, or in an envelope of records from the next one on
+            raise InputError(error.source, error.message, self.record + 1, error.line, error.column) from None
+        if only_members:  # an envelope with no documents
+            self.pos += 1
+            self.hold = None
+            return
         self.pos, self.hold = self.hold, None
         self.streaming_envelopes = False
         yield self._record(alone=True)
 
-    def _may_name_envelope(self, text: str) -> bool:
-        """Whether a JSON text may have a member named like the envelope: plainly, or with escapes."""
-        return (self.quoted_envelope in text or "\\u" in text
-                or ("/" in self.envelope and "\\/" in text))
+    def _envelope_of(self, document) -> list | tuple | None:
+        """The documents of an envelope already parsed, or None if it is a document."""
+        if type(document) is not dict or any(name in document for name in self.envelope.document_key):
+            return None
+        items = document.get(self.envelope.key)
+        if type(items) is list:
+            return items
+        if document and self.envelope.members.issuperset(document):
+            return ()
+        return None
+
+    def _may_be_envelope(self, text: str) -> bool:
+        """Whether a JSON text may have a member named like the envelope's key or members."""
+        return (any(name in text for name in self.envelope_names) or "\\u" in text
+                or (self.escaped_slash_may_spell and "\\/" in text))
 
     def _member_name(self) -> str:
         if self._peek() != '"':
@@ -319,9 +353,12 @@ class JsonStream:
         return name
 
     def _rest_of_envelope(self) -> None:
-        """Skip the envelope's other members (totalHits, cursor ...): they are not documents."""
+        """Skip the envelope's other members (totalHits, cursor ...): they are not documents. One named
+        like a document's key means the object was a document after all: too late to keep it whole."""
         while self._peek() != "}":
             self._expect(",", "',' or '}' after an object member")
-            self._member_name()
+            if (name := self._member_name()) in self.envelope.document_key:
+                raise self._error(self.pos, f"an object holding documents under {self.envelope.key!r} also has the "
+                                          f"document key {name!r}: it is neither an envelope nor a document")
             self._value()
         self.pos += 1

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from flattener.cli import cli
+from flattener.compare import strictly_equal
 
 from .conftest import SAMPLES, TEST_MAPPINGS
 
@@ -34,7 +35,7 @@ def test_load_reconstruct_verify(db):
     assert result.exit_code == 0, result.output
     assert "loaded 3 documents" in result.stderr
     one = run("reconstruct", ID1)
-    assert one.exit_code == 0 and json.loads(one.stdout) == json.loads(open(CONVERSATION1).read())
+    assert one.exit_code == 0 and strictly_equal(json.loads(one.stdout), json.loads(open(CONVERSATION1).read()))
     assert one.stdout.startswith("{\n  ")  # one document: indented
     ids = [conversation["conversationId"] for conversation in json.load(open(EXAMPLES))["conversations"]]
     several = run("reconstruct", ID1, *ids)
@@ -43,6 +44,20 @@ def test_load_reconstruct_verify(db):
     assert sorted(json.loads(line)["conversationId"] for line in everything.stdout.splitlines()) == sorted([ID1, *ids])
     verified = run("verify", CONVERSATION1, EXAMPLES)
     assert verified.exit_code == 0 and "verified 3 documents: 3 identical, 0 different" in verified.stderr
+
+
+def test_paged_responses_load_as_the_api_sends_them(db, tmp_path):
+    """Every page as it came, the last one past the end ({"totalHits": n}, no conversations); and a
+    conversation with a field named like the envelope is a conversation, not an envelope."""
+    page = json.load(open(EXAMPLES))
+    odd = {"conversationId": "c-odd", "conversations": [{"conversationId": "not-a-conversation"}]}
+    path = tmp_path / "pages.ndjson"
+    path.write_text(f"{json.dumps(page)}\n{json.dumps(odd)}\n" + json.dumps({"totalHits": page["totalHits"]}) + "\n")
+    loaded = run("load", str(path))
+    assert loaded.exit_code == 0 and f"loaded {len(page['conversations']) + 1} documents" in loaded.stderr
+    assert "verified 3 documents: 3 identical" in run("verify", str(path)).stderr
+    assert strictly_equal(json.loads(run("reconstruct", "c-odd").stdout), odd)
+    assert run("reconstruct", "not-a-conversation").exit_code == 1
 
 
 def test_verify_prints_the_paths_that_differ(db, tmp_path):

@@ -87,6 +87,20 @@ def test_the_shipped_schema_is_a_valid_json_schema():
        fields: {id: string}
      """, "source.envelope: the envelope key 'id' is also a field of the root document"),
     ("""
+     source: {envelope: items, envelope_members: [total, name]}
+     root:
+       table: t
+       key: id
+       fields: {id: string, name: string}
+     """, "source.envelope_members: the envelope member 'name' is also a field of the root document"),
+    ("""
+     source: {envelope_members: [total]}
+     root:
+       table: t
+       key: id
+       fields: {id: string}
+     """, "source: 'envelope' is a dependency of 'envelope_members'"),
+    ("""
      root:
        table: t
        key: id

@@ -59,31 +59,59 @@ class DetailsJobs:
 
     @property
     def query_hash(self) -> str:
-        """Tells one export's query from another's, whatever its interval."""
-        text = json.dumps({"purpose": self.purpose, "query": self.query, "pageSize": self.page_size}, sort_keys=True)
+        """Tells one export's query from another's, whatever its interval. The results page size is
+        not part of it: a job holds the same conversations however its pages are cut."""
+        text = json.dumps({"purpose": self.purpose, "query": self.query}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def export(self, start: datetime, end: datetime, sink: Sink,
                after: Callable[[State, datetime], None] | None = None) -> datetime:
         """Load every conversation of [start, end) through jobs of at most `window` each.
 
-        Returns the end of what was covered: `end`, or later if a resumed job reached further.
-        `after(state, end)` records progress in the transaction of each job's last page."""
+        A job a previous run left unread inside [start, end) is resumed from its cursor when the
+        export reaches its start, whatever window or look-back that run used; the part before it
+        gets a job of its own. Returns the end of what was covered. `after(state, end)` records
+        progress in the transaction of each job's last page."""
         cursor = start
         while cursor < end:
-            cursor = self.export_window(cursor, min(cursor + self.window, end), sink, after).interval_end
+            waiting = self._resumable(sink.state, cursor, end)
+            if waiting is not None and waiting.interval_start == cursor:
+                record = self.export_window(cursor, min(cursor + self.window, end), sink, after, waiting)
+            else:
+                stop = min(cursor + self.window, end, waiting.interval_start if waiting else end)
+                record = self.export_window(cursor, stop, sink, after)
+            cursor = max(cursor, record.interval_end)
+        self.abandon(sink, lambda record: start <= record.interval_start and record.interval_end <= cursor)
         return cursor
 
+    def _resumable(self, state: State, cursor: datetime, end: datetime) -> JobRecord | None:
+        """The earliest unread job of this query that starts in [cursor, end) and ends by `end`."""
+        return next((record for record in state.unfinished_jobs(self.purpose, self.query_hash)
+                     if cursor <= record.interval_start < end and record.interval_end <= end), None)
+
+    def abandon(self, sink: Sink, covered: Callable[[JobRecord], bool]) -> list[str]:
+        """Give up the unread jobs of this query that `covered` says are no longer needed (what they
+        hold has been loaded since): mark them abandoned and delete them on the server."""
+        stale = [record for record in sink.state.unfinished_jobs(self.purpose, self.query_hash) if covered(record)]
+        for record in stale:
+            record.state = "abandoned"
+            sink.checkpoint(lambda state, record=record: state.update_job(record), force=True)
+            log.info("job %s (%s) is covered by what was loaded since: deleting it", record.job_id,
+                     format_interval(record.interval_start, record.interval_end))
+            self.delete(record.job_id)
+        return [record.job_id for record in stale]
+
     def export_window(self, start: datetime, end: datetime, sink: Sink,
-                      after: Callable[[State, datetime], None] | None = None) -> JobRecord:
-        """One job: resume the unread one a previous run left for this query and start, or submit one."""
-        record = sink.state.unfinished_job(self.purpose, self.query_hash, start)
+                      after: Callable[[State, datetime], None] | None = None,
+                      record: JobRecord | None = None) -> JobRecord:
+        """One job: go on with `record`, the unread one a previous run left, or submit one for [start, end)."""
         if record is not None:
             log.info("resuming job %s for %s at page %d", record.job_id,
                      format_interval(record.interval_start, record.interval_end), record.pages + 1)
             if not self._still_readable(record):
                 record.state = "abandoned"
                 sink.checkpoint(lambda state: state.update_job(record), force=True)
+                self.delete(record.job_id)
                 record = None
         if record is None:
             job_id = self.submit(start, end)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+OPEN_STATES = ("submitted", "reading")  # a job not read to its end, nor given up
 Timestamp = sa.DateTime(timezone=True)
 
 sync_state = sa.Table(
@@ -103,13 +104,14 @@ class State:
 
     # -- jobs -----------------------------------------------------------------------------------
 
-    def unfinished_job(self, purpose: str, query_hash: str, start: datetime) -> JobRecord | None:
-        """The job a previous run left unread for this query and interval start, if any."""
-        row = self.connection.execute(
-            sa.select(jobs).where(jobs.c.purpose == purpose, jobs.c.query_hash == query_hash,
-                                  jobs.c.interval_start == start, jobs.c.state.in_(("submitted", "reading")))
-            .order_by(jobs.c.submitted_at.desc()).limit(1)).mappings().first()
-        return None if row is None else _job_record(row)
+    def unfinished_jobs(self, purpose: str, query_hash: str | None = None) -> list[JobRecord]:
+        """The jobs previous runs left unread for this purpose (and query), earliest interval first."""
+        condition = [jobs.c.purpose == purpose, jobs.c.state.in_(OPEN_STATES)]
+        if query_hash is not None:
+            condition.append(jobs.c.query_hash == query_hash)
+        rows = self.connection.execute(sa.select(jobs).where(*condition)
+                                       .order_by(jobs.c.interval_start, jobs.c.submitted_at.desc())).mappings()
+        return [_job_record(row) for row in rows]
 
     def add_job(self, job_id: str, purpose: str, query_hash: str, start: datetime, end: datetime) -> JobRecord:
         self.connection.execute(sa.insert(jobs).values(
@@ -142,7 +144,7 @@ class State:
         return {stream: utc(watermark) for stream, watermark in rows}
 
     def open_jobs(self) -> list[JobRecord]:
-        rows = self.connection.execute(sa.select(jobs).where(jobs.c.state.in_(("submitted", "reading")))
+        rows = self.connection.execute(sa.select(jobs).where(jobs.c.state.in_(OPEN_STATES))
                                        .order_by(jobs.c.submitted_at)).mappings()
         return [_job_record(row) for row in rows]
 

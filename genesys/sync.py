@@ -68,7 +68,10 @@ class Sync:
                 else:
                     sink.checkpoint()
         sink.checkpoint(lambda state: advance(state, end), force=True)
-        return SyncReport(start, end, jobs_until, previous, sink.state.watermark(self.stream))
+        watermark = sink.state.watermark(self.stream)
+        if self.jobs is not None:  # unread jobs that what is stored now covers (a job killed, then superseded)
+            self.jobs.abandon(sink, lambda record: record.interval_end <= watermark)
+        return SyncReport(start, end, jobs_until, previous, watermark)
 
     def _advance(self, state: State, instant: datetime) -> None:
         current = state.watermark(self.stream)

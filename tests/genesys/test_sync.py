@@ -1,5 +1,9 @@
 """flatten genesys sync: watermark, look-back, jobs for the datalake's past and the query for the rest."""
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from flattener import Store, open_plan
@@ -7,7 +11,7 @@ from flattener.compare import differences
 from genesys.testing import FakeOrg, query_variant
 from tests.conftest import table_contents
 
-from .conftest import MAPPING, START, query, run_cli, stored
+from .conftest import FAST, MAPPING, ROOT, START, query, run_cli, stored
 
 SUBMIT = "POST /api/v2/analytics/conversations/details/jobs"
 QUERY = "POST /api/v2/analytics/conversations/details/query"
@@ -109,3 +113,54 @@ def test_status_shows_the_state(serve, small_org, sqlite_url):
     result = run_cli(server, "status", "--db", sqlite_url)
     assert "watermark conversations: 2024-05-02T00:00:00.000Z" in result.output
     assert "sync succeeded" in result.output and "144 documents" in result.output
+
+
+RESULTS = "GET /api/v2/analytics/conversations/details/jobs/{job_id}/results"
+
+
+def test_a_sync_killed_mid_job_resumes_that_job_from_its_cursor(serve, database_url):
+    """kill -9 while a job is read; the next plain `sync` (watermark minus look-back, other window and page
+    size) goes on with that job from its saved cursor, and leaves no job unfinished, here or on the server."""
+    org = FakeOrg.generate(600, seed=12, start=START, spacing=timedelta(minutes=30),
+                           data_availability=datetime(2024, 5, 10, tzinfo=UTC))
+    server = serve(org)
+    seen = {"submits": 0, "pages": 0}
+    process = None
+
+    def count_submits(_payload, _query):
+        seen["submits"] += 1
+        seen["pages"] = 0
+
+    def kill_on_the_third_page_of_the_second_job(_payload, _query):
+        seen["pages"] += 1
+        if seen["submits"] == 2 and seen["pages"] == 3:
+            os.kill(process.pid, signal.SIGKILL)  # while it waits for this page: pages 1 and 2 are committed
+
+    server.on(SUBMIT, count_submits)
+    server.on(RESULTS, kill_on_the_third_page_of_the_second_job)
+    environment = {**os.environ, **server.environment(), **FAST}
+    environment.pop("GENESYS_REGION", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flattener", "genesys", "--env-file", "/nonexistent/.env", *SYNC,
+         "--since", "2024-05-01", "--until", "2024-05-12", "--job-window", "3d", "--page-size", "20",
+         "--batch-size", "20", "--db", database_url],
+        env=environment, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert process.wait(60) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+    [(killed_job, cursor, pages)] = query(database_url, "SELECT job_id, cursor, pages FROM genesys_jobs "
+                                                       "WHERE state = 'reading'")
+    assert cursor and pages == 2
+    server.hooks.clear()
+
+    result = run_cli(server, *SYNC, "--until", "2024-05-12", "--db", database_url)
+    assert result.exit_code == 0, result.output
+    [(state, pages, count)] = query(database_url, f"SELECT state, pages, conversations FROM genesys_jobs "
+                                                  f"WHERE job_id = '{killed_job}'")
+    assert state == "loaded" and pages > 2
+    assert count == len(org.job_matches(datetime(2024, 5, 4, tzinfo=UTC), datetime(2024, 5, 7, tzinfo=UTC)))
+    assert query(database_url, "SELECT count(*) FROM genesys_jobs WHERE state IN ('submitted', 'reading')") == [(0,)]
+    assert server.jobs == {}  # every job read was deleted on the server, the resumed one too
+    assert len(stored(database_url)) == len(org.started_between(START, datetime(2024, 5, 12, tzinfo=UTC)))

@@ -130,14 +130,19 @@ class Session:
         """Create the tables that are missing; fail clearly on tables that do not match the mapping."""
         self.store.metadata.create_all(self.connection, checkfirst=True)
         inspector = sa.inspect(self.connection)
+        dialect = self.connection.dialect
         for table in self.plan.tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            missing = [name for name in table.column_names if name not in present]
-            if missing:
+            present = {column["name"]: column["type"].compile(dialect) for column in inspector.get_columns(table.name)}
+            wanted = {column.name: column.type.compile(dialect) for column in self.store.metadata.tables[table.name].c}
+            missing = [name for name in wanted if name not in present]
+            retyped = [f"{name} is {present[name]}, not {kind}" for name, kind in wanted.items()
+                       if present.get(name, kind) != kind]
+            if missing or retyped:
+                problem = f"lacks the columns {', '.join(missing)}" if missing else "; ".join(retyped)
                 raise DatabaseError(
-                    f"table {table.name!r} in {self.store.display_url} lacks the columns {', '.join(missing)} of "
-                    f"mapping {self.plan.mapping.origin}: it was made for another mapping (use another database, "
-                    "or drop the table and load again)")
+                    f"table {table.name!r} in {self.store.display_url} does not match mapping "
+                    f"{self.plan.mapping.origin} ({problem}): it was made for another mapping (use another "
+                    "database, or drop the table and load again)")
 
     def replace(self, batch: Batch, commit: bool = False) -> None:
         """Store a batch of documents, replacing earlier versions completely (their stale child rows go

@@ -181,3 +181,23 @@ def test_a_document_whose_root_row_was_deleted_by_hand_loads_again(database_url,
     result = runner.invoke(cli, ["load", str(path), "--db", database_url, "--batch-size", "7"])
     assert result.exit_code == 0, result.output
     assert table_contents(store) == clean
+
+
+@pytest.mark.parametrize("made, wanted, problem", [
+    ("{id: string}", "{id: string, note: string}", "lacks the columns note"),
+    ("{id: string, note: string}", "{id: int64, note: string}", "id is TEXT, not BIGINT"),
+])
+def test_tables_made_for_another_mapping_are_refused(made, wanted, problem, database_url, make_store, tmp_path):
+    """Before column types were compared, a key of another type loaded, and could not be read back."""
+    def store_of(fields: str):
+        path = tmp_path / "m.yaml"
+        path.write_text(f"root: {{table: t, key: id, fields: {fields}}}\n")
+        return make_store(str(path), database_url)
+
+    with store_of(made).session() as session:
+        session.create_tables()
+        session.commit()
+    with store_of(wanted).session() as session, pytest.raises(DatabaseError) as raised:
+        session.create_tables()
+    assert str(raised.value).startswith("table 't' in ")
+    assert f"({problem}): it was made for another mapping" in str(raised.value)

@@ -68,6 +68,9 @@ class FlattenGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # whoever read the output stopped (`| head`): stop too, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # what is left unflushed goes nowhere
+            ctx.exit(141)  # as a process ended by SIGPIPE
         except Exception as error:  # one line unless --debug; the exit code says what kind
             if ctx.meta.get(DEBUG):
                 raise
@@ -85,7 +88,8 @@ def _one_line(error: Exception) -> str:
     if isinstance(error, sa.exc.DBAPIError) and error.orig is not None:
         text = str(error.orig).strip().splitlines()
         return f"database error: {text[0] if text else type(error.orig).__name__} (run with --debug for details)"
-    return f"{type(error).__name__}: {error} (run with --debug for the traceback)"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''} (run with --debug for the traceback)"
 
 
 @click.group(cls=FlattenGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -139,12 +143,14 @@ def load(files, mapping, db, batch_size, atomic, workers):
             (WriterProcess(store) if writes_in_child(store, workers) else store.session()) as session, bulk_mode():
         session.create_tables()
         with Loader(session, batch_size=batch_size, commit_each_batch=not atomic, pool=pool) as loader:
-            for source in files:
-                loader.add_records(source_name(source), read_documents(source, plan.envelope, on_read=progress.advance,
-                                                                       texts=pool is not None))
+            empty = [source_name(source) for source in files if not loader.add_records(
+                source_name(source), read_documents(source, plan.envelope, on_read=progress.advance,
+                                                    texts=pool is not None))]
             loader.flush()
         session.commit()
     progress.close()
+    for name in empty:
+        click.echo(f"warning: {name} holds no documents", err=True)
     for message in loader.kept[:20]:
         click.echo(f"warning: kept as raw JSON beside a NULL column: {message}", err=True)
     if len(loader.kept) > 20:
@@ -178,6 +184,7 @@ def reconstruct(ids, everything, mapping, db):
     store = Store(plan, db)
     out = sys.stdout.buffer
     with store.session() as session, bulk_mode():
+        session.require_tables()
         if everything:
             for page in session.pages():
                 out.writelines(output_bytes(document) + b"\n" for _, document in page)
@@ -240,6 +247,7 @@ def verify_command(files, mapping, db):
     store = Store(plan, db)
     checked = failed = 0
     with store.session() as session, bulk_mode():
+        session.require_tables()
         for source in files:
             for verdict in verify(session, source_name(source), read_documents(source, plan.envelope)):
                 checked += 1

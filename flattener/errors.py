@@ -84,3 +84,9 @@ class InputError(FlattenError):
 
 class DatabaseError(FlattenError):
     """The database cannot be reached, or does not hold what the mapping expects."""
+
+
+class DatabaseURLError(DatabaseError):
+    """The database URL is not one flatten can use."""
+
+    exit_code = 2  # a usage error: the command was given a bad option

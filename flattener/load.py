@@ -97,20 +97,25 @@ class Loader:
             self._hand_off()
         return flat.key
 
-    def add_records(self, source: str, records: Iterable[Record]) -> None:
+    def add_records(self, source: str, records: Iterable[Record]) -> int:
+        """Add the documents of a file's records; return how many there were."""
+        count = 0
         if self.pool is None:
             for record in records:
                 self.add(record.parsed(source), source, record.number, record.line)
-            return
+                count += 1
+            return count
         self._hand_off()  # documents added one by one go first
         chunk: list[Record] = []
         for record in records:
+            count += 1
             chunk.append(record)
             if len(chunk) >= self._next_size:
                 self._submit(self.pool.submit(source, chunk))
                 chunk = []
         if chunk:
             self._submit(self.pool.submit(source, chunk))
+        return count
 
     def flush(self) -> None:
         """Write everything added so far (in the session's transaction) before returning."""

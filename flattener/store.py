@@ -17,12 +17,15 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import NullType
 
 from .bulk import Batch
-from .ddl import build_metadata
-from .errors import DatabaseError
+from .ddl import DIALECTS, build_metadata
+from .errors import DatabaseError, DatabaseURLError
 from .plan import Plan, Table
 from .rebuild import Rebuilder
 
 DEFAULT_URL = "sqlite:///flatten.db"
+
+
+URL_EXAMPLES = "sqlite:///flatten.db, postgresql://user@localhost/dbname"
 
 
 def normalize_url(url: str) -> sa.URL:
@@ -30,10 +33,12 @@ def normalize_url(url: str) -> sa.URL:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
-        raise DatabaseError(f"not a database URL: {url!r} (examples: sqlite:///flatten.db, "
-                            "postgresql://user@localhost/dbname)") from None
+        raise DatabaseURLError(f"not a database URL: {url!r} (examples: {URL_EXAMPLES})") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in DIALECTS:
+        raise DatabaseURLError(f"{parsed.render_as_string(hide_password=True)}: flatten writes to SQLite and "
+                               f"PostgreSQL, not {parsed.get_backend_name()} (examples: {URL_EXAMPLES})")
     return parsed
 
 
@@ -41,9 +46,9 @@ def create_engine(url: str) -> sa.Engine:
     parsed = normalize_url(url)
     try:
         engine = sa.create_engine(parsed)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as error:
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
         shown = parsed.render_as_string(hide_password=True)
-        raise DatabaseError(f"unsupported database URL {shown}: {error}") from None
+        raise DatabaseURLError(f"unsupported database URL {shown}: {error}") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -143,6 +148,16 @@ class Session:
                     f"table {table.name!r} in {self.store.display_url} does not match mapping "
                     f"{self.plan.mapping.origin} ({problem}): it was made for another mapping (use another "
                     "database, or drop the table and load again)")
+
+    def require_tables(self) -> None:
+        """Fail clearly, before reading, where the mapping's tables are not there."""
+        inspector = sa.inspect(self.connection)
+        missing = [table.name for table in self.plan.tables if not inspector.has_table(table.name)]
+        if missing:
+            named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise DatabaseError(f"{self.store.display_url} has no table {named} of mapping "
+                                f"{self.plan.mapping.origin}: load documents with it first (flatten load FILE "
+                                f"-m MAPPING --db URL)")
 
     def replace(self, batch: Batch, commit: bool = False) -> None:
         """Store a batch of documents, replacing earlier versions completely (their stale child rows go

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flattener.cli import cli
 from flattener.compare import strictly_equal
 
-from .conftest import SAMPLES, TEST_MAPPINGS
+from .conftest import SAMPLES, SYNTHETIC, TEST_MAPPINGS
 
 CONVERSATION1 = str(SAMPLES / "blueprint" / "conversation1.json")
 CONVERSATION2 = str(SAMPLES / "blueprint" / "conversation2.json")
@@ -106,6 +106,47 @@ def test_usage_errors_exit_2():
     assert run("reconstruct").exit_code == 2  # neither ids nor --all
     assert run("load").exit_code == 2
     assert run("load", "x.json", "--batch-size", "0").exit_code == 2
+
+
+@pytest.mark.parametrize("url, message", [
+    ("notaurl", "error: not a database URL: 'notaurl' (examples: sqlite:///flatten.db, "),
+    ("mysql://root@127.0.0.1/test", "error: mysql://root@127.0.0.1/test: flatten writes to SQLite and PostgreSQL, "
+                                    "not mysql (examples: "),
+    ("postgresql+nodriver://u@h/d", "error: unsupported database URL postgresql+nodriver://u@h/d: "),
+])
+def test_a_database_url_flatten_cannot_use_is_a_usage_error(url, message):
+    """Once exit 1 (a data error), or a ModuleNotFoundError for a dialect without a driver."""
+    result = run("reconstruct", "x", "--db", url)
+    assert (result.exit_code, result.stderr.startswith(message), len(result.stderr.splitlines())) == (2, True, 1), \
+        result.stderr
+
+
+@pytest.mark.parametrize("command", [["reconstruct", "x"], ["reconstruct", "--all"], ["verify", CONVERSATION1]])
+def test_reading_a_database_without_the_tables_says_to_load_first(command, database_url):
+    """Once `OperationalError: no such table`, or on PostgreSQL three lines of UndefinedTable."""
+    result = run(*command, "-m", "blueprint", "--db", database_url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.endswith(
+        " has no table conversations, participants, sessions and 2 more of mapping mappings/blueprint.yaml: load "
+        "documents with it first (flatten load FILE -m MAPPING --db URL)\n")
+
+
+def test_an_empty_file_is_named_in_a_warning(db, tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    result = run("load", str(empty), CONVERSATION1)
+    assert result.exit_code == 0
+    assert result.stderr.startswith(f"warning: {empty} holds no documents\nloaded 1 documents")
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(db):
+    """`flatten reconstruct --all | head -1` once ended with `error: BrokenPipeError`."""
+    run("load", str(SYNTHETIC))  # more than a pipe holds: the writer is still writing when its reader goes
+    process = subprocess.Popen([sys.executable, "-m", "flattener", "reconstruct", "--all", "--db", db],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()
+    assert (process.wait(timeout=60), process.stderr.read()) == (141, b"")
 
 
 def test_a_bad_mapping_fails_before_any_database_is_touched(tmp_path):

@@ -29,7 +29,7 @@ from .intervals import format_instant, format_interval, parse_duration, parse_in
 from .jobs import DetailsJobs
 from .lookups import LOOKUPS, entities
 from .runner import loading_run
-from .state import State, runs, utc
+from .state import State, run_status, runs, utc
 from .sync import Sync
 
 CLIENT = "genesys.client"
@@ -361,7 +361,7 @@ def status(mapping, db):
                            f"{format_interval(record.interval_start, record.interval_end)}: {record.pages} pages, "
                            f"{record.conversations} conversations read")
             for run in state.recent_runs():
-                click.echo(f"run {run['run_id']} {run['command']} {run['status']}: started "
+                click.echo(f"run {run['run_id']} {run['command']} {run_status(run)}: started "
                            f"{format_instant(utc(run['started_at']))}, {run['documents'] or 0} documents, "
                            f"{run['requests'] or 0} requests" + (f": {run['error']}" if run["error"] else ""))
     finally:

@@ -11,8 +11,11 @@ conversations it describes: a crash can lose work, never record work that was no
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -53,7 +56,10 @@ runs = sa.Table(
     sa.Column("documents", sa.Integer),
     sa.Column("requests", sa.Integer),
     sa.Column("error", sa.Text),
+    sa.Column("pid", sa.Integer),                             # the process that ran it, on
+    sa.Column("host", sa.String(255)),                        # this host: to tell a killed run from a running one
 )
+ADDED_COLUMNS = {runs.name: ("pid", "host")}                  # columns newer than the table: added on first use
 
 
 def now() -> datetime:
@@ -88,6 +94,12 @@ class State:
 
     def create(self) -> None:
         metadata.create_all(self.connection, checkfirst=True)
+        present = {column["name"] for column in sa.inspect(self.connection).get_columns(runs.name)}
+        for name in ADDED_COLUMNS[runs.name]:
+            if name not in present:  # a table made by an earlier release
+                column = runs.c[name]
+                kind = column.type.compile(dialect=self.connection.dialect)
+                self.connection.execute(sa.text(f"ALTER TABLE {runs.name} ADD COLUMN {name} {kind}"))
 
     # -- watermark ------------------------------------------------------------------------------
 
@@ -128,7 +140,8 @@ class State:
 
     def start_run(self, command: str, arguments: str) -> int:
         result = self.connection.execute(sa.insert(runs).values(
-            command=command, arguments=arguments, started_at=now(), status="running"))
+            command=command, arguments=arguments, started_at=now(), status="running", pid=os.getpid(),
+            host=socket.gethostname()))
         return result.inserted_primary_key[0]
 
     def finish_run(self, run_id: int, status: str, documents: int, requests: int, error: str | None = None) -> None:
@@ -136,7 +149,9 @@ class State:
             finished_at=now(), status=status, documents=documents, requests=requests, error=error))
 
     def recent_runs(self, limit: int = 10) -> list[dict]:
-        rows = self.connection.execute(sa.select(runs).order_by(runs.c.run_id.desc()).limit(limit)).mappings()
+        present = {column["name"] for column in sa.inspect(self.connection).get_columns(runs.name)}
+        columns = [column for column in runs.c if column.name in present]  # `status` reads older tables as they are
+        rows = self.connection.execute(sa.select(*columns).order_by(runs.c.run_id.desc()).limit(limit)).mappings()
         return [dict(row) for row in rows]
 
     def all_watermarks(self) -> dict[str, datetime]:
@@ -153,3 +168,36 @@ def _job_record(row) -> JobRecord:
     record = JobRecord(**{name: row[name] for name in JobRecord.__dataclass_fields__})
     record.interval_start, record.interval_end = utc(record.interval_start), utc(record.interval_end)
     return record
+
+
+def run_status(run: dict) -> str:
+    """A run's status as `status` shows it: a run still marked running whose process is gone (kill -9,
+    a power cut) ended abruptly. That can be told only on the host it ran on."""
+    if run["status"] != "running":
+        return run["status"]
+    pid, host = run.get("pid"), run.get("host")
+    if pid is None:
+        return "running, or ended abruptly (no process recorded)"
+    if host != socket.gethostname():
+        return f"running on {host} (process {pid}), or ended abruptly there"
+    if _alive(pid, utc(run["started_at"])):
+        return f"running (process {pid})"
+    return f"ended abruptly (process {pid} on this host is gone)"
+
+
+def _alive(pid: int, started_at: datetime) -> bool:
+    """Whether process `pid` exists and is the one that started the run (not a later one given its pid)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user's
+        pass
+    try:  # Linux: the process's state and start time tell a zombie, or a reused pid
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        began = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return True
+    return fields[0] != "Z" and began <= started_at.timestamp() + 2

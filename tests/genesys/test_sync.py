@@ -6,8 +6,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from flattener import Store, open_plan
 from flattener.compare import differences
+from flattener.store import create_engine
+from genesys import state as state_tables
+from genesys.state import State
 from genesys.testing import FakeOrg, query_variant
 from tests.conftest import table_contents
 
@@ -154,6 +159,8 @@ def test_a_sync_killed_mid_job_resumes_that_job_from_its_cursor(serve, database_
                                                        "WHERE state = 'reading'")
     assert cursor and pages == 2
     server.hooks.clear()
+    status = run_cli(server, "status", "--db", database_url).output
+    assert f"run 1 sync ended abruptly (process {process.pid} on this host is gone): started" in status
 
     result = run_cli(server, *SYNC, "--until", "2024-05-12", "--db", database_url)
     assert result.exit_code == 0, result.output
@@ -164,3 +171,27 @@ def test_a_sync_killed_mid_job_resumes_that_job_from_its_cursor(serve, database_
     assert query(database_url, "SELECT count(*) FROM genesys_jobs WHERE state IN ('submitted', 'reading')") == [(0,)]
     assert server.jobs == {}  # every job read was deleted on the server, the resumed one too
     assert len(stored(database_url)) == len(org.started_between(START, datetime(2024, 5, 12, tzinfo=UTC)))
+
+
+def test_status_tells_a_running_run_from_one_whose_process_is_gone(serve, small_org, sqlite_url):
+    engine = create_engine(sqlite_url)
+    with engine.begin() as connection:  # the state tables as an earlier release made them: runs without pid, host
+        state_tables.metadata.create_all(connection, tables=[state_tables.sync_state, state_tables.jobs])
+        connection.execute(sa.text("CREATE TABLE genesys_runs (run_id INTEGER PRIMARY KEY, command VARCHAR(20) "
+                                   "NOT NULL, arguments TEXT NOT NULL, started_at DATETIME NOT NULL, finished_at "
+                                   "DATETIME, status VARCHAR(20) NOT NULL, documents INTEGER, requests INTEGER, "
+                                   "error TEXT)"))
+        connection.execute(sa.text("INSERT INTO genesys_runs (command, arguments, started_at, status) "
+                                   "VALUES ('sync', '{}', '2024-05-01 00:00:00', 'running')"))
+    server = serve(small_org)
+    assert "run 1 sync running, or ended abruptly (no process recorded)" in run_cli(
+        server, "status", "--db", sqlite_url).output
+    assert run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-02", "--no-jobs",
+                   "--db", sqlite_url).exit_code == 0  # adds the columns
+    with engine.begin() as connection:
+        state = State(connection)
+        state.start_run("job", "{}")  # this very process: alive
+    engine.dispose()
+    output = run_cli(server, "status", "--db", sqlite_url).output
+    assert f"run 3 job running (process {os.getpid()}): started" in output
+    assert "run 2 sync succeeded" in output

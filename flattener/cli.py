@@ -87,7 +87,11 @@ def _one_line(error: Exception) -> str:
         return str(error)
     if isinstance(error, sa.exc.DBAPIError) and error.orig is not None:
         text = str(error.orig).strip().splitlines()
-        return f"database error: {text[0] if text else type(error.orig).__name__} (run with --debug for details)"
+        reason = text[0] if text else type(error.orig).__name__
+        if getattr(error.orig, "sqlstate", None) == "40P01" or reason == "database is locked":
+            return (f"database error: {reason}: another process was writing to the database at the same time; "
+                    "nothing of this transaction is written: run the command again")
+        return f"database error: {reason} (run with --debug for details)"
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0] if text else ''} (run with --debug for the traceback)"
 

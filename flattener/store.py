@@ -77,6 +77,9 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+_CREATING_TABLES = 0x666C617474656E  # "flatten": the advisory lock held while tables are created
+
+
 class Store:
     """The plan's tables in one database."""
 
@@ -132,9 +135,16 @@ class Session:
         self.connection.begin()  # explicitly: raw driver writes must not run outside a transaction
 
     def create_tables(self) -> None:
-        """Create the tables that are missing; fail clearly on tables that do not match the mapping."""
-        self.store.metadata.create_all(self.connection, checkfirst=True)
+        """Create the tables that are missing, and commit them at once: a load that runs meanwhile then
+        finds them, instead of failing as it creates them too. Fail clearly on tables that do not
+        match the mapping."""
         inspector = sa.inspect(self.connection)
+        if not all(inspector.has_table(table.name) for table in self.plan.tables):
+            if self.store.dialect == "postgresql":  # one creator at a time; the next one finds the tables
+                self.connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_CREATING_TABLES)))
+            self.store.metadata.create_all(self.connection, checkfirst=True)
+            self.commit()
+            inspector = sa.inspect(self.connection)
         dialect = self.connection.dialect
         for table in self.plan.tables:
             present = {column["name"]: column["type"].compile(dialect) for column in inspector.get_columns(table.name)}

@@ -139,6 +139,22 @@ def test_an_empty_file_is_named_in_a_warning(db, tmp_path):
     assert result.stderr.startswith(f"warning: {empty} holds no documents\nloaded 1 documents")
 
 
+def test_a_load_that_finds_sqlite_locked_by_another_says_to_run_again(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "busy.db"
+    assert run("load", CONVERSATION1, "-m", "blueprint", "--db", f"sqlite:///{path}").exit_code == 0
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process, writing
+    try:
+        result = run("load", CONVERSATION1, "-m", "blueprint", "--db", f"sqlite:///{path}")
+    finally:
+        other.close()
+    assert (result.exit_code, result.stderr) == (1, (
+        "error: database error: database is locked: another process was writing to the database at the same time; "
+        "nothing of this transaction is written: run the command again\n"))
+
+
 def test_output_cut_short_by_its_reader_ends_quietly(db):
     """`flatten reconstruct --all | head -1` once ended with `error: BrokenPipeError`."""
     run("load", str(SYNTHETIC))  # more than a pipe holds: the writer is still writing when its reader goes

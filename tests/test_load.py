@@ -201,3 +201,33 @@ def test_tables_made_for_another_mapping_are_refused(made, wanted, problem, data
         session.create_tables()
     assert str(raised.value).startswith("table 't' in ")
     assert f"({problem}): it was made for another mapping" in str(raised.value)
+
+
+@pytest.mark.postgres
+def test_loads_that_start_together_on_postgresql_create_the_tables_once(postgres_url, make_store):
+    """The second creator once failed on `duplicate key value violates unique constraint
+    "pg_type_typname_nsp_index"`: it now waits for the first to commit, then finds the tables."""
+    import threading
+
+    from flattener.store import _CREATING_TABLES
+
+    first, second = make_store("blueprint", postgres_url), make_store("blueprint", postgres_url)
+    errors: list[BaseException] = []
+    with first.session() as creating:
+        creating.connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_CREATING_TABLES})")
+        first.metadata.create_all(creating.connection)  # a first load, midway through creating them
+
+        def second_load():
+            try:
+                with second.session() as session:
+                    session.create_tables()
+            except BaseException as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=second_load)
+        thread.start()
+        thread.join(timeout=1)
+        assert thread.is_alive()  # waiting for the first
+        creating.commit()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and errors == []

@@ -132,9 +132,10 @@ class FakeGenesys:
     def __exit__(self, *_exc) -> None:
         self.stop()
 
-    def on(self, route: str, hook: Callable[[dict | None, dict], None]) -> None:
+    def on(self, route: str, hook: Callable[[dict | None, dict], tuple | None]) -> None:
         """Call hook(payload, query) before each call to `route` ("POST /api/v2/..."; templates as in
-        `routes`): for a test that changes the org between two calls, as a live org does."""
+        `routes`): for a test that changes the org between two calls, as a live org does. A hook that
+        returns (status, headers, body) answers the call itself: for a payload the org cannot compute."""
         self.hooks.append((route, hook))
 
     def revoke_tokens(self) -> None:
@@ -183,7 +184,9 @@ class FakeGenesys:
                 self.traffic.calls[f"{method} {template}"] += 1
             for route, hook in self.hooks:
                 if route == f"{method} {template}":
-                    hook(payload, query)
+                    answer = hook(payload, query)
+                    if answer is not None:
+                        return answer
             if needs and not needs & self.options.permissions:
                 names = " or ".join(sorted(needs))
                 return 403, {}, _error(403, "missing.any.permissions",

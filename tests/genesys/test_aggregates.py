@@ -70,3 +70,28 @@ def test_long_intervals_are_asked_in_whole_buckets(serve, small_org, sqlite_url)
     assert intervals == ["2024-04-01T00:00:00.000Z/2024-05-02T00:00:00.000Z",
                          "2024-05-02T00:00:00.000Z/2024-05-15T00:00:00.000Z"]
 
+
+
+def test_fractional_stats_land_in_their_columns(serve, small_org, database_url):
+    """StatisticalSummary: max, min, sum, current, ratio, numerator, denominator and target are doubles;
+    count, countNegative, countPositive, p95, p99 and calculatedMetricValue int64 (the reference, 2(c))."""
+    doubles = {"max": 1.5, "min": 0.25, "sum": 1234.75, "current": 2.5, "ratio": 0.8125, "numerator": 13.5,
+               "denominator": 16.625, "target": 0.8}
+    integers = {"count": 3, "countNegative": 1, "countPositive": 2, "p95": 7, "p99": 9, "calculatedMetricValue": 42}
+    stats = {**doubles, **integers}
+    response = {"results": [{"group": {"queueId": "q1", "mediaType": "voice"}, "data": [{
+        "interval": "2024-05-01T00:00:00.000Z/2024-05-02T00:00:00.000Z",
+        "metrics": [{"metric": "tTalk", "stats": stats}], "views": [{"name": "short", "stats": stats}]}]}]}
+    server = serve(small_org)
+    server.on("POST /api/v2/analytics/conversations/aggregates/query", lambda _payload, _query: (200, {}, response))
+    result = run_cli(server, "aggregates", "--interval", "2024-05-01/2024-05-02", "--metrics", "tTalk",
+                     "--group-by", "queueId", "--db", database_url)
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
+    columns = "max, min, sum, current, ratio, numerator, denominator, target, count, count_negative, " \
+              "count_positive, p95, p99, calculated_metric_value, _extras"
+    expected = (*doubles.values(), *integers.values(), None)
+    assert query(database_url, f"SELECT {columns} FROM aggregate_metrics") == [expected]
+    assert query(database_url, f"SELECT {columns} FROM aggregate_views") == [expected]
+    [document] = stored(database_url, "aggregates").values()
+    assert document["metrics"][0]["stats"] == stats

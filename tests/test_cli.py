@@ -220,7 +220,6 @@ def test_the_installed_command_runs(tmp_path):
 def test_a_progress_bar_on_a_terminal_and_none_otherwise(tmp_path):
     """Real terminals: the bar goes to stderr when it is a tty (a pseudo-terminal here), and a
     pipe gets only the summary line."""
-    import os
     import pty
     import select
 

@@ -256,7 +256,10 @@ class Timestamp(Codec):
         try:
             instant = datetime.fromisoformat(value)  # also checks the calendar: no 2021-02-30
         except ValueError:
-            raise InvalidValue(f"{value!r} is not an ISO-8601 timestamp (expected the form {self.example()})") from None
+            if value[-1:] != "z":  # RFC 3339 allows a lower-case z (kept as written: not the canonical form)
+                raise InvalidValue(f"{value!r} is not an ISO-8601 timestamp (expected the form "
+                                   f"{self.example()})") from None
+            return self.encode(value[:-1] + "+00:00")
         if self._canonical(value):
             return value  # fromisoformat accepted it, so the other characters are ASCII digits
         if instant.tzinfo is None:

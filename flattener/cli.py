@@ -138,7 +138,7 @@ def load(files, mapping, db, batch_size, atomic, workers):
     A document already in the database is replaced by the new version: its root row is
     rewritten and rows that the new version no longer has are removed."""
     plan = open_plan(mapping)
-    store = Store(plan, db)
+    store = open_store(plan, db)
     started = time.perf_counter()
     progress = Progress("loading", show_count=False)  # counts would be bytes: a percentage says more
     progress.expect(sum(os.path.getsize(source) for source in files if source != "-" and os.path.isfile(source)))
@@ -164,6 +164,14 @@ def load(files, mapping, db, batch_size, atomic, workers):
                f"in {seconds:.2f} s", err=True)
 
 
+def open_store(plan: Plan, db: str) -> Store:
+    """The store, closed with the command: closing its last connection folds SQLite's write-ahead log
+    back into the database file, which a user may then copy alone."""
+    store = Store(plan, db)
+    click.get_current_context().call_on_close(store.dispose)
+    return store
+
+
 def writes_in_child(store: Store, workers: int) -> bool:
     """PostgreSQL loads write in a child process (see writer.py), unless worker processes make the
     batches: the loading process then only reads the input, and has time to write them itself."""
@@ -185,7 +193,7 @@ def reconstruct(ids, everything, mapping, db):
         raise click.UsageError("give document IDS or --all, not both")
     plan = open_plan(mapping)
     keys = [parse_key(plan, text) for text in ids]
-    store = Store(plan, db)
+    store = open_store(plan, db)
     out = sys.stdout.buffer
     with store.session() as session, bulk_mode():
         session.require_tables()
@@ -248,7 +256,7 @@ def verify_command(files, mapping, db):
     Types, array order and empty-versus-absent all count. Prints the JSON paths that differ;
     exits 1 if any document differs or is missing."""
     plan = open_plan(mapping)
-    store = Store(plan, db)
+    store = open_store(plan, db)
     checked = failed = 0
     with store.session() as session, bulk_mode():
         session.require_tables()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -154,6 +155,19 @@ def test_a_load_that_finds_sqlite_locked_by_another_says_to_run_again(tmp_path):
     assert (result.exit_code, result.stderr) == (1, (
         "error: database error: database is locked: another process was writing to the database at the same time; "
         "nothing of this transaction is written: run the command again\n"))
+
+
+def test_a_loaded_sqlite_file_holds_everything_by_itself(tmp_path):
+    """The write-ahead log was left beside it, holding the rows: a copy of the file alone had none."""
+    import shutil
+    import sqlite3
+
+    path = tmp_path / "flatten.db"
+    assert run("load", EXAMPLES, "--db", f"sqlite:///{path}").exit_code == 0
+    assert not (tmp_path / "flatten.db-wal").exists()
+    shutil.copy(path, tmp_path / "copy.db")
+    with contextlib.closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
+        assert copy.execute("SELECT count(*) FROM conversations").fetchone()[0] == 2
 
 
 def test_output_cut_short_by_its_reader_ends_quietly(db):

@@ -185,7 +185,7 @@ class FakeGenesys:
             for route, hook in self.hooks:
                 if route == f"{method} {template}":
                     answer = hook(payload, query)
-                    if answer is not None:
+                    if isinstance(answer, tuple):
                         return answer
             if needs and not needs & self.options.permissions:
                 names = " or ".join(sorted(needs))

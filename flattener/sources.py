@@ -19,7 +19,7 @@ import gzip
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -294,40 +294,43 @@ class JsonStream:
                 yield Record(self.record, record.line, item)
             return
         self.hold = self.pos
-        self.pos += 1
-        only_members = True  # so far, every member is one of the envelope's
         try:
-            if self._peek() == "}":
-                only_members = False  # {} is an empty document, not an envelope
-            first = True
-            while only_members is not None and self._peek() != "}":
-                if not first:
-                    self._expect(",", "',' or '}' after an object member")
-                first = False
-                name = self._member_name()
-                if name in self.envelope.document_key:
-                    only_members = None  # a document, whatever else it holds
-                elif name == self.envelope.key and self._peek() == "[":
-                    self.hold = None
-                    self.pos += 1
-                    yield from self._array_items()
-                    self._rest_of_envelope()
-                    return
-                else:
-                    only_members = only_members and name in self.envelope.members
-                    self._value()
+            is_document = yield from self._envelope_items()
         except InputError as error:
             if error.record is not None:
                 raise
             # the error is in the next record, or in an envelope of records from the next one on
             raise InputError(error.source, error.message, self.record + 1, error.line, error.column) from None
-        if only_members:  # an envelope with no documents
-            self.pos += 1
-            self.hold = None
-            return
-        self.pos, self.hold = self.hold, None
-        self.streaming_envelopes = False
-        yield self._record(alone=True)
+        if is_document:  # read again, whole
+            self.pos, self.hold = self.hold, None
+            self.streaming_envelopes = False
+            yield self._record(alone=True)
+
+    def _envelope_items(self) -> Generator[Record, None, bool]:
+        """Read a top-level object member by member, streaming its documents if it is an envelope;
+        return whether it is a document instead."""
+        self.pos += 1
+        members, only_envelope_members = 0, True
+        while self._peek() != "}":
+            if members:
+                self._expect(",", "',' or '}' after an object member")
+            name = self._member_name()
+            if name in self.envelope.document_key:
+                return True
+            if name == self.envelope.key and self._peek() == "[":
+                self.hold = None
+                self.pos += 1
+                yield from self._array_items()
+                self._rest_of_envelope()
+                return False
+            only_envelope_members = only_envelope_members and name in self.envelope.members
+            self._value()
+            members += 1
+        if not members or not only_envelope_members:  # {} is an empty document
+            return True
+        self.pos += 1  # an envelope with no documents, such as {"totalHits": 137}
+        self.hold = None
+        return False
 
     def _envelope_of(self, document) -> list | tuple | None:
         """The documents of an envelope already parsed, or None if it is a document."""

@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
-from .regions import api_url, login_url, login_url_for_api, region_domain
+from .regions import api_url, login_url, region_domain
 
 
 class Secret:
@@ -92,15 +93,27 @@ class Settings:
 
         missing = [name for name in ("GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET") if not get(name)]
         api, login, region = get("GENESYS_API_URL"), get("GENESYS_LOGIN_URL"), get("GENESYS_REGION")
+        if bool(api) != bool(login):  # the login host receives the secret: never guess it
+            given, other = ("GENESYS_API_URL", "GENESYS_LOGIN_URL") if api else ("GENESYS_LOGIN_URL", "GENESYS_API_URL")
+            raise ConfigurationError(
+                f"{given} is set but {other} is not: set both (to a proxy or test server), or neither (to use "
+                "GENESYS_REGION's hosts); the login host receives the client secret, so it is never guessed")
+        for variable, url in (("GENESYS_API_URL", api), ("GENESYS_LOGIN_URL", login)):
+            parts = urlsplit(url or "")
+            if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+                raise ConfigurationError(f"{variable}={url!r} is not an http(s) URL with a host, "
+                                         "e.g. https://api.mypurecloud.ie")
         if not api and not region:
             missing.append("GENESYS_REGION")
         if missing:
             raise ConfigurationError(
                 f"{' and '.join(missing)} not set: export them or put them in a .env file "
                 "(GENESYS_REGION is your org's region, e.g. mypurecloud.ie, eu-west-1 or eu_west_1)")
-        domain = region_domain(region) if region else None
-        api = (api or api_url(domain)).rstrip("/")
-        login = (login or (login_url(domain) if domain else login_url_for_api(api))).rstrip("/")
+        if api:
+            api, login = api.rstrip("/"), login.rstrip("/")
+        else:
+            domain = region_domain(region)
+            api, login = api_url(domain), login_url(domain)
         numeric = {}
         for spec in fields(cls):
             variable = _VARIABLES.get(spec.name)

@@ -58,7 +58,3 @@ def api_url(domain: str) -> str:
 def login_url(domain: str) -> str:
     return f"https://login.{domain}"
 
-
-def login_url_for_api(url: str) -> str:
-    """The SDKs' rule: the login host is the API host with its leading `api.` swapped for `login.`."""
-    return url.replace("//api.", "//login.", 1)

@@ -57,11 +57,11 @@ class Transport:
                 response = self.http.request(method, url, timeout=(settings.connect_timeout, settings.read_timeout),
                                              **arguments)
             except (requests.ConnectionError, requests.Timeout) as error:
-                reason = _reason(error)
+                reason, where = _reason(error), f"{method} {_origin(url)}{path}"  # the host it tried, too
                 if failures >= settings.max_retries:
-                    raise Unavailable(f"{method} {path}: {reason}; gave up after {failures + 1} attempts "
+                    raise Unavailable(f"{where}: {reason}; gave up after {failures + 1} attempts "
                                       f"(GENESYS_MAX_RETRIES={settings.max_retries})") from None
-                self._wait(self.backoff.delay(failures), f"{method} {path}: {reason}")
+                self._wait(self.backoff.delay(failures), f"{where}: {reason}")
                 failures += 1
                 continue
             log.debug("%s %s -> %s in %.3f s", method, path, response.status_code, time.monotonic() - started)
@@ -102,6 +102,11 @@ class Transport:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _reason(error: Exception) -> str:

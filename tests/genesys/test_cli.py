@@ -3,6 +3,7 @@
 import logging
 import re
 import shlex
+import socket
 import subprocess
 import sys
 
@@ -76,6 +77,28 @@ def test_missing_credentials_are_a_usage_error(sqlite_url):
                                      "GENESYS_API_URL": None})
     assert result.exit_code == 2
     assert "GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET and GENESYS_REGION not set" in result.output
+
+
+def test_one_url_override_without_the_other_is_a_usage_error(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    result = run_cli(server, "users", "--db", sqlite_url,
+                     env={"GENESYS_LOGIN_URL": None, "GENESYS_REGION": "eu-west-1"})
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "GENESYS_API_URL is set but GENESYS_LOGIN_URL is not" in result.output
+    assert server.traffic.calls == {} and server.traffic.tokens_issued == []
+
+
+def test_a_connection_error_names_the_host_it_tried(sqlite_url):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    result = CliRunner().invoke(cli, ["genesys", "--env-file", "/nonexistent", "users", "--db", sqlite_url],
+                                env={**FAST, "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "secret",
+                                     "GENESYS_REGION": None, "GENESYS_API_URL": url, "GENESYS_LOGIN_URL": url,
+                                     "GENESYS_MAX_RETRIES": "0"})
+    assert result.exit_code == 1
+    assert f"POST {url}/oauth/token: connection failed" in result.output
 
 
 def test_bad_options_are_explained(serve, small_org, sqlite_url):

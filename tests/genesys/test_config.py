@@ -33,14 +33,23 @@ def test_missing_credentials_are_named():
         Settings.from_environment({"GENESYS_CLIENT_ID": "id"}, env_file=None)
 
 
-def test_url_overrides_win_and_login_follows_the_api_host():
+def test_url_overrides_are_given_in_pairs():
+    """The login host receives the client secret: it is never guessed from the API URL or the region."""
     settings = Settings.from_environment({**CREDENTIALS, "GENESYS_REGION": "eu-west-1",
-                                          "GENESYS_API_URL": "https://api.proxy.example/"}, env_file=None)
-    assert settings.api_url == "https://api.proxy.example"
-    assert settings.login_url == "https://login.mypurecloud.ie"
-    settings = Settings.from_environment({**CREDENTIALS, "GENESYS_API_URL": "https://api.proxy.example"},
-                                         env_file=None)
-    assert settings.login_url == "https://login.proxy.example"
+                                          "GENESYS_API_URL": "https://api.proxy.example/",
+                                          "GENESYS_LOGIN_URL": "https://login.proxy.example"}, env_file=None)
+    assert (settings.api_url, settings.login_url) == ("https://api.proxy.example", "https://login.proxy.example")
+    for given, missing in (("GENESYS_API_URL", "GENESYS_LOGIN_URL"), ("GENESYS_LOGIN_URL", "GENESYS_API_URL")):
+        for region in ({"GENESYS_REGION": "eu-west-1"}, {}):
+            with pytest.raises(ConfigurationError, match=f"{given} is set but {missing} is not: set both"):
+                Settings.from_environment({**CREDENTIALS, **region, given: "https://proxy.example"}, env_file=None)
+
+
+@pytest.mark.parametrize("url", ["proxy.example", "ftp://proxy.example", "https://"])
+def test_an_override_must_be_an_http_url(url):
+    with pytest.raises(ConfigurationError, match="GENESYS_API_URL=.* is not an http"):
+        Settings.from_environment({**CREDENTIALS, "GENESYS_API_URL": url, "GENESYS_LOGIN_URL": "http://127.0.0.1:9"},
+                                  env_file=None)
 
 
 def test_a_dotenv_file_fills_in_what_the_environment_does_not_set(tmp_path):

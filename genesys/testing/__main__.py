@@ -11,7 +11,8 @@ import time
 from datetime import timedelta
 
 from ..intervals import format_instant, parse_instant
-from . import FakeGenesys, FakeOrg, Faults
+from . import FakeGenesys, FakeOptions, FakeOrg, Faults
+from .faults import KINDS
 
 
 def main() -> None:
@@ -21,13 +22,24 @@ def main() -> None:
     parser.add_argument("--spacing", type=float, default=120.0, help="seconds between conversation starts")
     parser.add_argument("--available", help="the datalake's dataAvailabilityDate (default: 2 hours ago)")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of API calls answered by a fault")
+    parser.add_argument("--fault-kinds", default="429,502,503,504,drop",
+                        help=f"comma-separated faults to draw from (default: %(default)s; known: {','.join(KINDS)})")
+    parser.add_argument("--rate-limit", type=int, default=300,
+                        help="requests per token per minute before a 429 with Retry-After, as the API's "
+                             "(default: %(default)s; 0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--port", type=int, default=0)
     arguments = parser.parse_args()
     org = FakeOrg.generate(arguments.conversations, arguments.seed, parse_instant(arguments.start),
                            timedelta(seconds=arguments.spacing),
                            parse_instant(arguments.available) if arguments.available else None)
-    with FakeGenesys(org, faults=Faults(arguments.fault_rate, seed=arguments.seed), port=arguments.port) as server:
+    kinds = tuple(kind.strip() for kind in arguments.fault_kinds.split(",") if kind.strip())
+    try:
+        faults = Faults(arguments.fault_rate, kinds, seed=arguments.seed)
+    except ValueError as error:
+        parser.error(str(error))
+    options = FakeOptions(token_rate_limit=arguments.rate_limit or None)
+    with FakeGenesys(org, options, faults=faults, port=arguments.port) as server:
         conversations = org.all()
         print(f"fake Genesys Cloud at {server.url}: {len(org)} conversations from "
               f"{conversations[0]['conversationStart']} to {conversations[-1]['conversationStart']}"

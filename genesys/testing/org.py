@@ -172,11 +172,12 @@ class FakeOrg:
     def _user(self, number: int, user_id: str) -> dict:
         first, last = FIRST_NAMES[number % 10], LAST_NAMES[number // 10 % 10]
         email = f"{first}.{last}{number}@example.com".lower()
+        state = "inactive" if number % 9 == 0 else "deleted" if number % 11 == 10 else "active"  # agents who left
         division = self.synthesizer.division_ids[number % len(self.synthesizer.division_ids)]
         return {"id": user_id, "name": f"{first} {last}",
                 "division": {"id": division, "name": f"Division {number % 3}",
                              "selfUri": f"/api/v2/authorization/divisions/{division}"},
-                "email": email, "state": "active" if number % 9 else "inactive", "title": "Support Agent",
+                "email": email, "state": state, "title": "Support Agent",
                 "username": email, "version": 1 + number % 5, "acdAutoAnswer": number % 2 == 0,
                 "selfUri": f"/api/v2/users/{user_id}"}
 

@@ -3,11 +3,13 @@
 It serves the login host's token endpoint and the API host's analytics, users and queues
 endpoints on one port (point GENESYS_LOGIN_URL and GENESYS_API_URL at it). Like the real
 service it checks HTTP Basic auth on the token endpoint and the Bearer token on every API call,
-expires tokens (after a number of seconds, or of calls), refuses calls whose permission the
-client was not granted, rejects intervals over 31 days and paging past 100,000 results with
-the API's 400 messages, and runs details jobs through QUEUED -> PENDING -> FULFILLED (or FAILED,
-CANCELLED, EXPIRED) with cursor pages. Faults (429 with Retry-After, bursts of 5xx, dropped
-connections, revoked tokens) come from a `Faults` object.
+expires tokens (after a number of seconds, or of calls), limits the requests per token (300 a
+minute, 429 with Retry-After), refuses calls whose permission the client was not granted,
+rejects details-query intervals over 31 days, paging past 100,000 results, unknown aggregate
+metrics and dimensions with the API's 400 messages, lists users by `state`, and runs details
+jobs through QUEUED -> PENDING -> FULFILLED (or FAILED, CANCELLED, EXPIRED) with cursor pages.
+Faults (429 with Retry-After, bursts of 5xx, dropped connections, revoked tokens) come from a
+`Faults` object.
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import secrets
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..intervals import format_instant, parse_instant
@@ -37,6 +41,17 @@ AGGREGATE = "analytics:conversationAggregate:view"
 QUEUE = "routing:queue:view"
 ALL_PERMISSIONS = frozenset({DETAIL, AGENT_DETAIL, AGGREGATE, QUEUE})
 JOB_STATES = ("FULFILLED", "FAILED", "CANCELLED", "EXPIRED")
+USER_STATES = ("active", "inactive", "deleted", "any")
+
+
+def _aggregate_enums() -> tuple[frozenset, frozenset]:
+    """The metrics and groupBy dimensions ConversationAggregationQuery allows, from the field inventory."""
+    inventory = json.loads((Path(__file__).resolve().parents[1] / "conversation-fields.json").read_text())
+    fields = {spec["name"]: spec for spec in inventory["supportingModels"]["ConversationAggregationQuery"]["fields"]}
+    return frozenset(fields["metrics"]["items"]["enum"]), frozenset(fields["groupBy"]["items"]["enum"])
+
+
+AGGREGATE_METRICS, AGGREGATE_DIMENSIONS = _aggregate_enums()
 
 
 @dataclass
@@ -50,7 +65,9 @@ class FakeOptions:
     token_max_calls: int | None = None     # a token also dies after this many API calls
     max_page_size: int = 100
     paging_cap: int = 100_000              # pageSize x pageNumber
-    max_interval_days: int = 31
+    max_interval_days: int = 31            # the details query's limit [observed]; jobs and aggregates have none
+    token_rate_limit: int | None = 300     # requests per token per window [community]: 429 with Retry-After
+    token_rate_window: float = 60.0        # seconds; tests shorten it to stay fast
     day_matching: bool = True              # details query: conversations started on a day touched
     job_polls: int = 3                     # polls until a job leaves QUEUED/PENDING
     job_outcome: str = "FULFILLED"
@@ -78,6 +95,7 @@ class Token:
     value: str
     expires_at: float
     calls: int = 0
+    recent: deque = field(default_factory=deque)  # monotonic times of the calls in the rate window
 
 
 @dataclass
@@ -229,13 +247,23 @@ class FakeGenesys:
                 return 401, {}, _error(401, "authentication.required",
                                        "Authentication failed: the token is missing, expired or revoked.")
             token.calls += 1
+            limit, window, now = self.options.token_rate_limit, self.options.token_rate_window, time.monotonic()
+            if limit:
+                while token.recent and token.recent[0] <= now - window:
+                    token.recent.popleft()
+                if len(token.recent) >= limit:
+                    wait = max(1, math.ceil(token.recent[0] + window - now))
+                    return 429, {"Retry-After": str(wait)}, _error(
+                        429, "too.many.requests.retry.after",
+                        f"Rate limit exceeded the maximum. Retry the request in [{wait}] seconds")
+                token.recent.append(now)
         return None
 
     # -- analytics -----------------------------------------------------------------------------
 
     def details_query(self, payload, **_):
         options = self.options
-        start, end = self._interval(payload)
+        start, end = self._interval(payload, options.max_interval_days)
         paging = payload.get("paging") or {}
         size, number = int(paging.get("pageSize", 25)), int(paging.get("pageNumber", 1))
         if not 1 <= size <= options.max_page_size or number < 1:
@@ -299,6 +327,8 @@ class FakeGenesys:
         if job.state != "FULFILLED":
             raise _BadRequest(f"The job {job_id} is {job.state}: results are available once it is FULFILLED.")
         size = int(query.get("pageSize", self.options.job_page_size))
+        if size < 1:
+            raise _BadRequest(f"pageSize must be at least 1, not {size}.")
         offset = 0
         if "cursor" in query:
             try:
@@ -326,19 +356,30 @@ class FakeGenesys:
         start, end = self._interval(payload)
         if not payload.get("metrics"):
             raise _BadRequest("metrics must not be empty.")
+        for name, allowed in (("metrics", AGGREGATE_METRICS), ("groupBy", AGGREGATE_DIMENSIONS)):
+            values = payload.get(name) or []
+            unknown = [value for value in values if value not in allowed] if isinstance(values, list) else [values]
+            if unknown:
+                raise _BadRequest(f"{name}: {', '.join(repr(value) for value in unknown)} not among the "
+                                  f"{len(allowed)} allowed values, e.g. {', '.join(sorted(allowed)[:3])}.")
         predicate = compile_predicate(payload["filter"]) if payload.get("filter") else None
         return 200, {}, self.org.aggregate(payload["interval"], payload["metrics"], payload.get("groupBy") or [],
                                            payload.get("granularity"), predicate)
 
     def users(self, query, **_):
-        return self._entities("/api/v2/users", self.org.users, query)
+        state = query.get("state", "active")
+        if state not in USER_STATES:
+            raise _BadRequest(f"state must be one of {', '.join(USER_STATES)}, not {state!r}.")
+        users = [user for user in self.org.users if state == "any" or user.get("state", "active") == state]
+        return self._entities("/api/v2/users", users, query)
 
     def queues(self, query, **_):
         return self._entities("/api/v2/routing/queues", self.org.queues, query)
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _interval(self, payload) -> tuple[datetime, datetime]:
+    def _interval(self, payload, limit_days: int | None = None) -> tuple[datetime, datetime]:
+        """The payload's interval; only the details query limits its length (the reference, 2(a))."""
         if not isinstance(payload, dict) or not payload.get("interval"):
             raise _BadRequest("interval is required.")
         try:
@@ -347,9 +388,8 @@ class FakeGenesys:
             raise _BadRequest(f"The interval {payload['interval']!r} is not a valid ISO-8601 interval.") from None
         if end <= start:
             raise _BadRequest("The interval must end after it starts.")
-        if end - start > timedelta(days=self.options.max_interval_days):
-            raise _BadRequest(f"The query must specify a search interval that does not exceed "
-                              f"{self.options.max_interval_days} days.")
+        if limit_days is not None and end - start > timedelta(days=limit_days):
+            raise _BadRequest(f"The query must specify a search interval that does not exceed {limit_days} days.")
         return start, end
 
     def _available(self) -> datetime:

@@ -95,3 +95,13 @@ def test_fractional_stats_land_in_their_columns(serve, small_org, database_url):
     assert query(database_url, f"SELECT {columns} FROM aggregate_views") == [expected]
     [document] = stored(database_url, "aggregates").values()
     assert document["metrics"][0]["stats"] == stats
+
+
+def test_unknown_metrics_and_dimensions_are_refused_like_the_api_does(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    result = run_cli(server, "aggregates", "--interval", "2024-05-01/2024-05-02", "--metrics", "nOffered,tTalkTime",
+                     "--db", sqlite_url)
+    assert result.exit_code == 1 and "HTTP 400" in result.output and "tTalkTime" in result.output
+    result = run_cli(server, "aggregates", "--interval", "2024-05-01/2024-05-02", "--metrics", "nOffered",
+                     "--group-by", "queue", "--db", sqlite_url)
+    assert result.exit_code == 1 and "HTTP 400" in result.output and "'queue'" in result.output

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import requests
 from click.testing import CliRunner
 
 from flattener.cli import cli
@@ -121,6 +122,22 @@ def test_the_fake_org_can_be_served_on_its_own(tmp_path):
         result = CliRunner().invoke(cli, ["genesys", "details", "--interval", "2024-05-01/P1D",
                                           "--db", f"sqlite:///{tmp_path / 'try.db'}"], env=environment)
         assert result.exit_code == 0 and "loaded 50 conversations" in result.output
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_the_served_fake_injects_429s_when_asked(tmp_path):
+    """`python -m genesys.testing --fault-rate` injects 429s (with Retry-After) among its faults."""
+    process = subprocess.Popen([sys.executable, "-m", "genesys.testing", "--conversations", "5", "--fault-rate", "1",
+                                "--fault-kinds", "429"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        lines = [process.stdout.readline() for _ in range(5)]
+        base = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines[1:5])["GENESYS_API_URL"]
+        token = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                              auth=("fake-client-id", "fake-client-secret"), timeout=10).json()["access_token"]
+        response = requests.get(f"{base}/api/v2/users", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert response.status_code == 429 and response.headers["Retry-After"] == "1"
     finally:
         process.terminate()
         process.wait(10)

@@ -155,3 +155,36 @@ def test_the_limiter_keeps_under_the_rate():
     # 5 at once, then one a second: 65 requests need 60 seconds, never more than 60 in any minute
     assert now[0] == pytest.approx(60.0)
     assert len(slept) == 60 and all(wait == pytest.approx(1.0) for wait in slept)
+
+
+def test_the_fake_limits_requests_per_token_like_the_api(serve, small_org):
+    """300 a minute per token by the reference (2(e)); here 5 a second, so the test stays fast."""
+    server = serve(small_org, FakeOptions(token_rate_limit=5, token_rate_window=1.0))
+    with client_for(server) as client:  # its own limiter allows far more (FAST)
+        for _ in range(8):
+            assert client.post(QUERY, BODY)["totalHits"] == 144
+    assert server.traffic.statuses[429] >= 1 and client.counters.rate_limited >= 1
+    assert client.counters.requests == 8 + server.traffic.statuses[429] + 1  # the token call too
+
+
+def test_job_results_refuse_a_page_size_under_one(serve, small_org):
+    server = serve(small_org)
+    with client_for(server) as client:
+        job = client.post("/api/v2/analytics/conversations/details/jobs", {"interval": BODY["interval"]})["jobId"]
+        while client.get(f"/api/v2/analytics/conversations/details/jobs/{job}")["state"] != "FULFILLED":
+            pass
+        with pytest.raises(ApiError) as caught:
+            client.get(f"/api/v2/analytics/conversations/details/jobs/{job}/results", {"pageSize": 0})
+    assert caught.value.status == 400 and "pageSize" in str(caught.value)
+
+
+def test_the_31_day_limit_is_the_details_query_s_only(serve, small_org):
+    """The reference gives the 31-day limit for the details query (2(a)); none for jobs or aggregates."""
+    long = "2024-04-01T00:00:00.000Z/2024-05-15T00:00:00.000Z"
+    server = serve(small_org)
+    with client_for(server) as client:
+        with pytest.raises(ApiError, match="does not exceed 31 days"):
+            client.post(QUERY, {"interval": long})
+        assert client.post("/api/v2/analytics/conversations/details/jobs", {"interval": long})["jobId"]
+        assert client.post("/api/v2/analytics/conversations/aggregates/query",
+                           {"interval": long, "metrics": ["nOffered"]})["results"]

@@ -1,11 +1,14 @@
 """flatten genesys users / queues: every page by nextUri, names for ids, tables that mirror the org."""
 
+import pytest
+
 from flattener.compare import differences
+from genesys.errors import ApiError
 from genesys.lookups import LOOKUPS, entities
 from genesys.testing import FakeOptions
 from genesys.testing.server import ALL_PERMISSIONS, QUEUE
 
-from .conftest import run_cli, stored
+from .conftest import client_for, run_cli, stored
 
 
 def test_users_are_read_page_by_page_in_every_state(serve, small_org, database_url):
@@ -17,6 +20,7 @@ def test_users_are_read_page_by_page_in_every_state(serve, small_org, database_u
     users = stored(database_url, "users")
     for user in small_org.users:
         assert list(differences(user, users[(user["id"],)])) == []
+    assert {user["state"] for user in users.values()} == {"active", "inactive", "deleted"}
     every_user_id = {participant["userId"] for conversation in small_org.all()
                      for participant in conversation["participants"] if participant.get("userId")}
     assert every_user_id <= {key[0] for key in users}  # every agent of a conversation has a name
@@ -55,3 +59,16 @@ def test_pages_without_next_uri_are_followed_by_page_number():
     pages = list(entities(Client(), LOOKUPS["queues"], page_size=1))
     assert [page[0]["id"] for page in pages] == ["1", "2", "3"]
     assert asked == [("/api/v2/routing/queues", 1), ("/api/v2/routing/queues", 2), ("/api/v2/routing/queues", 3)]
+
+
+def test_the_fake_lists_users_by_state_like_the_api(serve, small_org):
+    """GET /api/v2/users lists active users unless `state` says otherwise (the reference, 2(g))."""
+    server = serve(small_org)
+    with client_for(server) as client:
+        def listed(**params):
+            return [user["state"] for user in client.get("/api/v2/users", {"pageSize": 100, **params})["entities"]]
+        assert set(listed()) == {"active"} and len(listed()) < len(small_org.users)
+        assert set(listed(state="deleted")) == {"deleted"}
+        assert len(listed(state="any")) == len(small_org.users)
+        with pytest.raises(ApiError, match="state"):
+            listed(state="retired")

@@ -12,6 +12,7 @@ org takes calls) is skipped.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,6 +64,12 @@ class DetailsQuery:
                 body = self._page(window, number)
             except ApiError as error:
                 if error.status == 400 and number > 1 and "pagination" in (error.api_message or "").lower():
+                    enforced = _cap_in(error.api_message) or (number - 1) * self.page_size
+                    if enforced < self.paging_cap:  # the API's cap is lower than we were told: split before it
+                        log.info("the API refuses paging past %d results, not %d", enforced, self.paging_cap)
+                        self.paging_cap = enforced
+                    if parent_hits is not None and total >= parent_hits:  # the API counts whole days
+                        raise self._too_many(window, total) from None
                     log.info("%s: paging refused past %d results; splitting", format_interval(*window),
                              (number - 1) * self.page_size)
                     return self._split(window, total)
@@ -97,6 +104,12 @@ class DetailsQuery:
         body = {"order": "asc", "orderBy": "conversationStart", **self.query, "interval": format_interval(*window),
                 "paging": {"pageSize": self.page_size, "pageNumber": number}}
         return self.client.post(QUERY_PATH, body, permission=DETAIL_PERMISSION)
+
+
+def _cap_in(message: str | None) -> int | None:
+    """The limit in the API's 400 "Pagination may not exceed 100000 results.", if it says one."""
+    match = re.search(r"exceed\s+(\d[\d,]*)\s+results", message or "", re.IGNORECASE)
+    return int(match.group(1).replace(",", "")) if match else None
 
 
 def _start(conversation: dict) -> str:

@@ -69,6 +69,18 @@ def test_a_day_over_the_cap_cannot_be_split_and_says_what_to_do(serve, sqlite_ur
     assert "flatten genesys job" in result.output
 
 
+def test_a_lower_cap_enforced_by_the_api_stops_the_splitting_and_is_the_one_quoted(serve, sqlite_url):
+    """The API refuses paging past 200 while the client believes 100,000: a day cannot be split usefully,
+    so the run stops at the first split that does not shrink totalHits, quoting the cap the API enforced."""
+    org = FakeOrg.generate(300, seed=5, start=START, spacing=timedelta(minutes=1))  # 300 in five hours
+    server = serve(org, FakeOptions(paging_cap=200))
+    result = run_cli(server, "details", "--interval", "2024-05-01/2024-05-02", "--db", sqlite_url)
+    assert result.exit_code == 1
+    assert "more than the details query can page through (200)" in result.output
+    assert "flatten genesys job" in result.output
+    assert server.traffic.calls[QUERY] == 4  # pages 1-3 (refused), then page 1 of the first half
+
+
 def test_a_conversation_seen_on_two_pages_is_loaded_once(serve, small_org, sqlite_url):
     """While pages are read, conversations arrive that sort before the page being read: every later
     conversation shifts on, and the last ones of page 1 come again on page 2. The newcomers

@@ -33,6 +33,7 @@ from .state import State, run_status, runs, utc
 from .sync import Sync
 
 CLIENT = "genesys.client"
+MAX_QUERY_WINDOW = timedelta(days=31)  # the details query's interval limit [observed]
 
 
 def _parsed(parse):
@@ -62,7 +63,17 @@ def _iso_duration(text: str) -> str:
     return text.strip().upper()
 
 
+def _query_window(text: str) -> timedelta:
+    """A details query window: the API takes at most 31 days per request [observed]."""
+    duration = _positive_duration(text)
+    if duration > MAX_QUERY_WINDOW:
+        raise ValueError(f"{text!r}: the details query takes at most 31 days per request (the API's limit); "
+                         "give 31d or less")
+    return duration
+
+
 _interval, _instant, _duration = _parsed(parse_interval), _parsed(parse_instant), _parsed(_positive_duration)
+_window = _parsed(_query_window)
 
 
 def _json_file(_ctx, param, value):
@@ -160,7 +171,7 @@ conversation_options = [query_option, mapping_option("conversation"), db_option,
 
 @genesys.command()
 @interval_option
-@click.option("--window", callback=_duration, default="7d", show_default=True,
+@click.option("--window", callback=_window, default="7d", show_default=True,
               help="Query the interval this much at a time (the API takes at most 31 days).")
 @click.option("--page-size", type=click.IntRange(1, 1000), default=100, show_default=True,
               help="Conversations per page (100 is the API's maximum).")
@@ -240,7 +251,8 @@ def job(ctx, interval, page_size, job_window, poll_interval, timeout, query, map
 @click.option("--jobs/--no-jobs", "use_jobs", default=True, show_default=True,
               help="Read data older than the data availability date through details jobs (with participant "
                    "attributes), or read everything through the details query.")
-@click.option("--window", callback=_duration, default="7d", show_default=True, help="Details query window.")
+@click.option("--window", callback=_window, default="7d", show_default=True,
+              help="Details query window (at most 31 days).")
 @with_options(job_options)
 @with_options(conversation_options)
 @click.pass_context

@@ -102,6 +102,24 @@ def test_a_connection_error_names_the_host_it_tried(sqlite_url):
     assert f"POST {url}/oauth/token: connection failed" in result.output
 
 
+def test_a_details_window_over_31_days_is_a_usage_error_before_any_request(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    for command in (["details", "--interval", "2024-05-01/2024-07-01"], ["sync", "--since", "2024-05-01"]):
+        result = run_cli(server, *command, "--window", "40d", "--db", sqlite_url)
+        assert result.exit_code == 2 and "at most 31 days" in result.output, result.output
+    assert server.traffic.calls == {} and server.traffic.tokens_issued == []
+
+
+def test_a_job_window_longer_than_31_days_is_one_job(serve, small_org, sqlite_url):
+    """The reference gives no interval limit for details jobs (only for the details query)."""
+    server = serve(small_org)
+    result = run_cli(server, "job", "--interval", "2024-04-01/2024-05-31", "--job-window", "60d",
+                     "--poll-interval", "0.01", "--db", sqlite_url)
+    assert result.exit_code == 0, result.output
+    assert server.traffic.calls["POST /api/v2/analytics/conversations/details/jobs"] == 1
+    assert "loaded 300 conversations" in result.output
+
+
 def test_bad_options_are_explained(serve, small_org, sqlite_url):
     server = serve(small_org)
     result = run_cli(server, "details", "--interval", "2024-05-08/2024-05-01", "--db", sqlite_url)

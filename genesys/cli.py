@@ -201,7 +201,7 @@ def details(ctx, interval, window, page_size, paging_cap, query, mapping, db, ba
 
 def _jobs(client, page_size, window, poll_interval, timeout, query, purpose) -> DetailsJobs:
     return DetailsJobs(client, page_size=page_size, poll_interval=poll_interval, timeout=timeout.total_seconds(),
-                       window=window, query=query, purpose=purpose)
+                       window=window, query=query, purpose=purpose, warn=lambda message: _say(f"warning: {message}"))
 
 
 job_options = [

@@ -40,6 +40,7 @@ class DetailsJobs:
     query: dict = field(default_factory=dict)
     purpose: str = "job"
     clock: Callable[[], float] = time.monotonic
+    warn: Callable[[str], None] = log.warning   # what the user must hear (the command prints "warning: ...")
 
     def availability(self) -> datetime:
         body = self.client.get(JOBS_PATH + "/availability", permission=AVAILABILITY_PERMISSION)
@@ -120,7 +121,7 @@ class DetailsJobs:
             self.wait(job_id)
         sink.seen.clear()
         while record.state != "loaded":
-            page = self.results(record.job_id, record.cursor)
+            page = self._next_page(record)
             conversations = page.get("conversations") or []
             sink.progress.expect(len(conversations))
             for conversation in conversations:
@@ -169,6 +170,26 @@ class DetailsJobs:
             self.client.sleep(pause)
             pause = min(self.poll_max_interval, pause * 1.5)
 
+    def _next_page(self, record: JobRecord) -> dict:
+        """The next results page; a job that ended or vanished meanwhile (it expired) is said to have."""
+        try:
+            return self.results(record.job_id, record.cursor)
+        except ApiError as error:
+            if error.status not in (400, 404):
+                raise
+            try:
+                state = self.status(record.job_id).get("state")
+            except ApiError as status_error:
+                if status_error.status != 404:
+                    raise error from None
+                state = "gone"
+            if state not in (*FINAL_FAILURES, "gone"):
+                raise
+            raise JobFailed(f"details job {record.job_id} {'is gone' if state == 'gone' else state.lower()} while "
+                            f"its results were being read ({record.pages} pages, {record.conversations} "
+                            "conversations loaded): run the same command again to submit it again",
+                            state=state) from None
+
     def results(self, job_id: str, cursor: str | None) -> dict:
         params = {}
         if cursor:
@@ -191,11 +212,11 @@ class DetailsJobs:
         except JobFailed as error:
             if error.state is None or error.state not in FINAL_FAILURES:
                 raise
-            log.warning("job %s %s: submitting it again", record.job_id, error.state)
+            self.warn(f"details job {record.job_id} ended {error.state}: submitting it again")
             return False
         except ApiError as error:
             if error.status != 404:
                 raise
-            log.warning("job %s is gone: submitting it again", record.job_id)
+            self.warn(f"details job {record.job_id} is gone: submitting it again")
             return False
         return True

@@ -1,5 +1,6 @@
 """flatten genesys job: availability, the state machine, cursor pages, failures, resuming."""
 
+import re
 from datetime import UTC, datetime
 
 from flattener.compare import differences
@@ -120,3 +121,27 @@ def test_long_intervals_run_one_job_per_window(serve, small_org, sqlite_url):
     assert result.exit_code == 0, result.output
     assert server.traffic.calls[SUBMIT] == 3
     assert len(stored(sqlite_url)) == 300
+
+
+def test_a_job_that_expires_while_read_says_so_and_the_next_run_submits_it_again(serve, small_org, sqlite_url):
+    server = serve(small_org)
+
+    def expire_on_the_third_page(_payload, _query):
+        if server.traffic.calls[RESULTS] == 3:
+            for job in server.jobs.values():
+                job.state = "EXPIRED"
+
+    server.on(RESULTS, expire_on_the_third_page)
+    arguments = (*JOB, "--interval", "2024-05-01/2024-05-03", "--page-size", "50", "--db", sqlite_url)
+    result = run_cli(server, *arguments)
+    assert result.exit_code == 1
+    assert "expired while its results were being read (2 pages, 100 conversations loaded)" in result.output
+    assert "run the same command again to submit it again" in result.output
+    assert "FULFILLED" not in result.output and "HTTP 400" not in result.output
+    server.hooks.clear()
+    result = run_cli(server, *arguments)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^warning: details job \S+ ended EXPIRED: submitting it again$", result.output, re.M)
+    assert server.traffic.calls[SUBMIT] == 2 and server.jobs == {}
+    assert [row[1] for row in jobs_table(sqlite_url)] == ["abandoned", "loaded"]
+    assert len(stored(sqlite_url)) == 288

@@ -1,9 +1,9 @@
 """The Genesys Cloud Platform API v2, as the calls this tool makes: JSON in, JSON out, errors explained.
 
-Each call names the permission it needs, so a 401/403 can tell the user which one their OAuth
+Each call names the permission it needs, so a 403 can tell the user which one their OAuth
 client's role lacks instead of a bare status. A 401 renews the token and tries once more (tokens
-can be revoked or expire early); a 400 shows the API's own message, which is where the interval
-and paging limits are explained.
+can be revoked or expire early); a second 401 is about the client itself, not its role. A 400
+shows the API's own message, which is where the interval and paging limits are explained.
 """
 
 from __future__ import annotations
@@ -72,9 +72,12 @@ class GenesysClient:
                 raise ApiError(f"{where}: HTTP {status} but the body is not JSON", status=status) from None
             return body if isinstance(body, dict) else {"entities": body}
         needs = f" The OAuth client's role needs the permission {permission}." if permission else ""
-        if status == 401:
-            raise PermissionDenied(f"{where}: 401 Unauthorized even with a fresh token ({said or 'no reason given'})."
-                                   f"{needs}", status=status, api_message=said)
+        if status == 401:  # authentication: a missing role is a 403
+            raise PermissionDenied(
+                f"{where}: 401 Unauthorized even with a fresh token ({said or 'no reason given'}): the API does not "
+                "accept this OAuth client's tokens. Check that the client (GENESYS_CLIENT_ID) still exists and is "
+                "active, that its secret was not reset, and that GENESYS_REGION is the region of its org.",
+                status=status, api_message=said)
         if status == 403:
             raise PermissionDenied(f"{where}: 403 Forbidden: {said or 'permission denied'}.{needs}",
                                    status=status, api_message=said)

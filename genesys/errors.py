@@ -28,7 +28,7 @@ class ApiError(GenesysError):
 
 
 class PermissionDenied(ApiError):
-    """401/403: the OAuth client lacks a permission (or its credentials are refused)."""
+    """401: the OAuth client or its tokens are refused (authentication); 403: it lacks a permission."""
 
 
 class RateLimited(ApiError):

@@ -188,3 +188,14 @@ def test_the_31_day_limit_is_the_details_query_s_only(serve, small_org):
         assert client.post("/api/v2/analytics/conversations/details/jobs", {"interval": long})["jobId"]
         assert client.post("/api/v2/analytics/conversations/aggregates/query",
                            {"interval": long, "metrics": ["nOffered"]})["results"]
+
+
+def test_a_401_with_a_fresh_token_is_about_authentication_not_permissions(serve, small_org):
+    server = serve(small_org, FakeOptions(token_max_calls=0))  # every token is refused: a revoked client
+    with client_for(server) as client, pytest.raises(PermissionDenied) as caught:
+        client.post(QUERY, BODY, permission=DETAIL_PERMISSION)
+    message = str(caught.value)
+    assert caught.value.status == 401 and "401 Unauthorized even with a fresh token" in message
+    assert "permission" not in message and "role" not in message
+    assert "GENESYS_CLIENT_ID" in message and "GENESYS_REGION" in message
+    assert len(server.traffic.tokens_issued) == 2

@@ -8,6 +8,7 @@ cannot slip into a message, a log line or a traceback's locals by accident.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -117,16 +118,53 @@ class Settings:
         numeric = {}
         for spec in fields(cls):
             variable = _VARIABLES.get(spec.name)
-            if variable and get(variable):
-                try:
-                    numeric[spec.name] = type(spec.default)(get(variable))
-                except ValueError:
-                    raise ConfigurationError(f"{variable}={get(variable)!r} is not a number") from None
+            text = get(variable) if variable else None
+            if text:
+                numeric[spec.name] = _number(spec.name, type(spec.default), text)
         numeric.update({name: value for name, value in overrides.items() if value is not None})
         return cls(client_id=get("GENESYS_CLIENT_ID"), client_secret=Secret(get("GENESYS_CLIENT_SECRET")),
                    api_url=api, login_url=login, **numeric)
 
+    def __post_init__(self):
+        for name in _VARIABLES:
+            _number(name, type(getattr(type(self), name)), getattr(self, name))
 
+
+def _number(name: str, kind: type, value) -> float | int:
+    """A numeric setting, parsed (from its variable's text) and checked: a ConfigurationError naming the
+    variable rather than a ValueError deep in the client (a zero rate, a zero timeout) or a silent
+    nonsense (a negative retry count)."""
+    variable = _VARIABLES[name]
+    shown = f"{variable}={value!r}"
+    try:
+        number = kind(value) if not isinstance(value, bool) else None
+        if number is None or (kind is int and float(value) != number):
+            raise ValueError
+    except (ValueError, TypeError):
+        what = "a whole number" if kind is int and _is_float(value) else "a number"
+        raise ConfigurationError(f"{shown} is not {what}") from None
+    if not math.isfinite(number):
+        raise ConfigurationError(f"{shown} is not a finite number")
+    if name in _POSITIVE and number <= 0:
+        raise ConfigurationError(f"{shown} must be more than 0 ({_POSITIVE[name]})")
+    if number < 0:
+        raise ConfigurationError(f"{shown} must be 0 or more")
+    return number
+
+
+def _is_float(value) -> bool:
+    try:
+        float(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+_POSITIVE = {  # settings that cannot be 0, and why
+    "connect_timeout": "seconds to wait for a connection",
+    "read_timeout": "seconds to wait for an answer",
+    "requests_per_minute": "requests a minute per token",
+}
 _VARIABLES = {  # setting -> environment variable
     "connect_timeout": "GENESYS_CONNECT_TIMEOUT",
     "read_timeout": "GENESYS_READ_TIMEOUT",

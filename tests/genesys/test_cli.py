@@ -120,6 +120,15 @@ def test_a_job_window_longer_than_31_days_is_one_job(serve, small_org, sqlite_ur
     assert "loaded 300 conversations" in result.output
 
 
+def test_a_bad_setting_is_a_one_line_usage_error(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    for variable in ("GENESYS_REQUESTS_PER_MINUTE", "GENESYS_READ_TIMEOUT"):
+        result = run_cli(server, "users", "--db", sqlite_url, env={variable: "0"})
+        assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+        assert result.output.startswith(f"error: {variable}='0' must be more than 0")
+    assert server.traffic.calls == {}
+
+
 def test_bad_options_are_explained(serve, small_org, sqlite_url):
     server = serve(small_org)
     result = run_cli(server, "details", "--interval", "2024-05-08/2024-05-01", "--db", sqlite_url)

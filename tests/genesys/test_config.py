@@ -81,3 +81,19 @@ def test_the_secret_never_shows_in_text():
     for text in (repr(settings), str(settings), f"{settings.client_secret}", repr([settings.client_secret])):
         assert "s3cret" not in text
     assert settings.client_secret == Secret("s3cret")
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("GENESYS_REQUESTS_PER_MINUTE", "0", "must be more than 0"),
+    ("GENESYS_READ_TIMEOUT", "0", "must be more than 0"),
+    ("GENESYS_CONNECT_TIMEOUT", "-1", "must be more than 0"),
+    ("GENESYS_MAX_RETRIES", "-1", "must be 0 or more"),
+    ("GENESYS_MAX_RATE_LIMIT_WAITS", "-3", "must be 0 or more"),
+    ("GENESYS_MAX_RETRY_AFTER", "nan", "is not a finite number"),
+    ("GENESYS_BACKOFF_BASE", "inf", "is not a finite number"),
+    ("GENESYS_TOKEN_RENEW_MARGIN", "-5", "must be 0 or more"),
+    ("GENESYS_MAX_RETRIES", "2.5", "is not a whole number"),
+])
+def test_a_setting_out_of_range_is_a_configuration_error_naming_it(variable, value, words):
+    with pytest.raises(ConfigurationError, match=f"{variable}={value!r} {words}"):
+        Settings.from_environment({**CREDENTIALS, "GENESYS_REGION": "eu-west-1", variable: value}, env_file=None)

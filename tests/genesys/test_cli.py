@@ -6,14 +6,16 @@ import shlex
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import requests
 from click.testing import CliRunner
 
 from flattener.cli import cli
-from genesys.testing import FakeOptions, Faults
+from genesys.intervals import parse_instant, parse_interval
+from genesys.testing import FakeOptions, FakeOrg, Faults
 
-from .conftest import FAST, ROOT, run_cli, stored
+from .conftest import FAST, ROOT, query, run_cli, stored
 
 README_DB = "postgresql://localhost/genesys"
 
@@ -34,24 +36,47 @@ def readme_commands() -> tuple[dict[str, str], list[list[str]]]:
     return variables, commands
 
 
-def test_the_readme_commands_run_against_the_fake_org(serve, small_org, database_url):
+def test_the_readme_commands_run_against_the_fake_org(serve, database_url):
     variables, commands = readme_commands()
     assert set(variables) == {"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_REGION"}
-    assert {command[1] for command in commands} >= {"details", "job", "sync", "users", "queues", "aggregates"}
-    server = serve(small_org)
+    names = [command[1] for command in commands]
+    assert set(names) >= {"details", "job", "sync", "users", "queues", "aggregates", "status"}
+    # an org with data for every interval the README names: 2024-04-01 to 2024-05-08, one conversation every
+    # two hours; the datalake holds it up to 2024-05-04, so `sync` uses a job, then the details query
+    org = FakeOrg.generate(444, seed=7, start=datetime(2024, 4, 1, tzinfo=UTC), spacing=timedelta(hours=2),
+                           data_availability=datetime(2024, 5, 4, tzinfo=UTC))
+    server = serve(org, FakeOptions(token_rate_limit=None))  # `sync` reads from 2024-05-01 to now, week by week
     # the region stays as written; GENESYS_API_URL and GENESYS_LOGIN_URL send the traffic to 127.0.0.1
     environment = {**variables, **server.environment(), **FAST, "GENESYS_POLL_INTERVAL": "0.01"}
-    outputs = []
+    outputs = {}
     for command in commands:
         arguments = [database_url if word == README_DB else word for word in command]
         result = CliRunner().invoke(cli, arguments, env=environment, catch_exceptions=False)
         assert result.exit_code == 0, f"flatten {shlex.join(command)}:\n{result.output}"
-        outputs.append(result.output)
-    assert "loaded 300 conversations" in outputs[0]
-    assert len(stored(database_url)) == 300
-    assert len(stored(database_url, "users")) == 40 and len(stored(database_url, "queues")) == 8
-    assert len(stored(database_url, "aggregates")) > 0
-    assert "watermark conversations:" in outputs[-1]
+        assert "warning" not in result.output, f"flatten {shlex.join(command)}:\n{result.output}"
+        outputs[command[1]] = result.output
+
+    def day(text):
+        return parse_instant(text)
+
+    def loaded(name):
+        return int(re.search(r"^loaded (\d+) ", outputs[name], re.M).group(1))
+
+    interval = {command[1]: parse_interval(command[command.index("--interval") + 1])
+                for command in commands if "--interval" in command}
+    assert loaded("details") == len(org.started_between(*interval["details"])) > 0
+    assert loaded("job") == len(org.job_matches(*interval["job"])) > 0
+    since = day(next(command for command in commands if command[1] == "sync")[3])
+    assert loaded("sync") == len(org.job_matches(since, org.data_availability)) + len(
+        org.started_between(org.data_availability, datetime.now(UTC))) > 0
+    assert len(stored(database_url)) == len(org)  # between them, every conversation of the org
+    assert loaded("users") == len(stored(database_url, "users")) == 40
+    assert loaded("queues") == len(stored(database_url, "queues")) == 8
+    days = query(database_url, "SELECT DISTINCT interval_start FROM aggregate_buckets ORDER BY 1")
+    assert loaded("aggregates") == len(stored(database_url, "aggregates")) > 0
+    assert [str(value)[:10] for (value,) in days] == [f"2024-05-0{number}" for number in range(1, 8)]
+    assert query(database_url, "SELECT count(*) FROM aggregate_metrics WHERE metric = 'tHandle'")[0][0] > 0
+    assert "watermark conversations:" in outputs["status"] and "sync succeeded" in outputs["status"]
 
 
 def test_secrets_and_tokens_never_show(serve, small_org, sqlite_url, caplog):

@@ -8,7 +8,6 @@ terminal. See docs/genesys.md.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
@@ -127,25 +126,42 @@ class GroupOptions:
         self.env_file = env_file
 
 
+VERBOSITY, LOG_HANDLER = "genesys.verbosity", "genesys.log_handler"
+
+
+def _verbosity(ctx: click.Context, _param, count: int) -> None:
+    """-v before or after the subcommand, or both: each adds a level (-v retries and waits, -vv every request)."""
+    if not count:
+        return
+    root = ctx.find_root()
+    root.meta[VERBOSITY] = level = root.meta.get(VERBOSITY, 0) + count
+    logger = logging.getLogger("genesys")
+    if LOG_HANDLER not in root.meta:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        root.meta[LOG_HANDLER] = handler
+        previous = logger.level
+        root.call_on_close(lambda: (logger.removeHandler(handler), logger.setLevel(previous)))
+    logger.setLevel(logging.DEBUG if level > 1 else logging.INFO)
+
+
+verbose_option = click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbosity,
+                              help="Log retries and waits (-v) or every request (-vv) on stderr.")
+
+
 @click.group()
 @click.option("--env-file", default=".env", show_default=True, type=click.Path(dir_okay=False),
               help="A .env file with GENESYS_* settings; the environment overrides it. Ignored when absent.")
-@click.option("-v", "--verbose", count=True, help="Log retries and waits (-v) or every request (-vv) on stderr.")
+@verbose_option
 @click.pass_context
-def genesys(ctx: click.Context, env_file: str, verbose: int):
+def genesys(ctx: click.Context, env_file: str):
     """Load conversations, aggregates, users and queues from a Genesys Cloud org.
 
     Set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET (an OAuth client with the Client Credentials
     grant) and GENESYS_REGION (mypurecloud.ie, eu-west-1 or eu_west_1), in the environment or a
     .env file."""
     ctx.obj = GroupOptions(env_file)
-    if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-        logger = logging.getLogger("genesys")
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-        ctx.call_on_close(functools.partial(logger.removeHandler, handler))
 
 
 def _say(message: str) -> None:
@@ -166,15 +182,16 @@ def with_options(options):
     return decorate
 
 
-conversation_options = [query_option, mapping_option("conversation"), db_option, batch_option, debug_option]
+conversation_options = [query_option, mapping_option("conversation"), db_option, batch_option, debug_option,
+                        verbose_option]
 
 
 @genesys.command()
 @interval_option
 @click.option("--window", callback=_window, default="7d", show_default=True,
               help="Query the interval this much at a time (the API takes at most 31 days).")
-@click.option("--page-size", type=click.IntRange(1, 1000), default=100, show_default=True,
-              help="Conversations per page (100 is the API's maximum).")
+@click.option("--page-size", type=click.IntRange(1, 100), default=100, show_default=True,
+              help="Conversations per page, at most 100 (the API's safe maximum [observed]).")
 @click.option("--paging-cap", type=click.IntRange(1), default=100_000, show_default=True,
               help="Results the API lets one query page through; windows over it are split.")
 @with_options(conversation_options)
@@ -253,10 +270,12 @@ def job(ctx, interval, page_size, job_window, poll_interval, timeout, query, map
                    "attributes), or read everything through the details query.")
 @click.option("--window", callback=_window, default="7d", show_default=True,
               help="Details query window (at most 31 days).")
+@click.option("--force", is_flag=True,
+              help="Accept a --since after the watermark, skipping the conversations in between for good.")
 @with_options(job_options)
 @with_options(conversation_options)
 @click.pass_context
-def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, poll_interval, timeout, query,
+def sync(ctx, since, until, lookback, use_jobs, window, force, page_size, job_window, poll_interval, timeout, query,
          mapping, db, batch_size):
     """Load everything since the last successful sync: run it from cron, as often as you like.
 
@@ -266,7 +285,7 @@ def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, p
     client = _client(ctx)
     details_reader = DetailsQuery(client, window, query=query)
     jobs = _jobs(client, page_size, job_window, poll_interval, timeout, query, "sync") if use_jobs else None
-    syncer = Sync(details_reader, jobs, lookback)
+    syncer = Sync(details_reader, jobs, lookback, force=force, warn=lambda message: _say(f"warning: {message}"))
     arguments = {"since": since, "until": until, "lookback": str(lookback), "jobs": use_jobs, "query": query}
     with loading_run(client, "sync", arguments, mapping, db, batch_size, "conversations") as run:
         report = syncer.run(run.sink, since, until)
@@ -293,6 +312,7 @@ def sync(ctx, since, until, lookback, use_jobs, window, page_size, job_window, p
 @db_option
 @batch_option
 @debug_option
+@verbose_option
 @click.pass_context
 def aggregates(ctx, interval, metrics, group_by, granularity, filter_file, time_zone, mapping, db, batch_size):
     """Load conversation aggregates: one row per group and time bucket, with each metric's stats.
@@ -313,11 +333,13 @@ def aggregates(ctx, interval, metrics, group_by, granularity, filter_file, time_
 def _lookup_command(name: str):
     lookup = LOOKUPS[name]
 
-    @click.option("--page-size", type=click.IntRange(1, 500), default=100, show_default=True)
+    @click.option("--page-size", type=click.IntRange(1, 500), default=100, show_default=True,
+                  help="Entities per page (the API's default is 25; its maximum is not documented).")
     @mapping_option(name)
     @db_option
     @batch_option
     @debug_option
+    @verbose_option
     @click.pass_context
     def command(ctx, page_size, mapping, db, batch_size):
         client = _client(ctx)
@@ -357,6 +379,7 @@ queues = _lookup_command("queues")
 @mapping_option("conversation")
 @db_option
 @debug_option
+@verbose_option
 def status(mapping, db):
     """Show the sync watermark, unfinished jobs and the last runs recorded in the database."""
     store = Store(open_plan(mapping), db)

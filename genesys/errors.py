@@ -19,6 +19,12 @@ class ConfigurationError(GenesysError):
     exit_code = 2
 
 
+class UsageError(GenesysError):
+    """Options the command will not honour as given, found once the stored state is read (exit code 2)."""
+
+    exit_code = 2
+
+
 class ApiError(GenesysError):
     """The API answered with an error that retrying will not fix."""
 

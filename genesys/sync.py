@@ -11,11 +11,12 @@ transaction of the batch that completes each job or window.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .details import DetailsQuery
-from .errors import GenesysError
+from .errors import GenesysError, PermissionDenied, UsageError
 from .intervals import format_instant, format_interval
 from .jobs import DetailsJobs
 from .loading import Sink
@@ -40,12 +41,23 @@ class Sync:
     jobs: DetailsJobs | None          # None: the query API for everything
     lookback: timedelta = timedelta(days=1)
     stream: str = STREAM
+    force: bool = False                        # accept a start after the watermark (a gap, for good)
+    warn: Callable[[str], None] = log.warning
 
     def run(self, sink: Sink, since: datetime | None = None, until: datetime | None = None) -> SyncReport:
         previous = sink.state.watermark(self.stream)
         if since is None and previous is None:
             raise GenesysError("this database has never been synced: give the first run a start, e.g. "
                                "`flatten genesys sync --since 2024-05-01` (later runs continue from where it stopped)")
+        if since is not None and previous is not None and since > previous:
+            gap = format_interval(previous, since)
+            if not self.force:
+                raise UsageError(
+                    f"--since {format_instant(since)} is after the watermark {format_instant(previous)}: the "
+                    f"conversations that started in {gap} would never be read, and the watermark would move past "
+                    f"them; leave --since out (or give {format_instant(previous)} or earlier), or add --force to "
+                    "skip them for good")
+            self.warn(f"conversations that started in {gap} are skipped (--force): the watermark moves past them")
         start = since if since is not None else previous - self.lookback
         end = until or datetime.now(UTC).replace(microsecond=0)
         if start >= end:
@@ -55,7 +67,7 @@ class Sync:
         advance = lambda state, instant: self._advance(state, instant)  # noqa: E731 - passed as a callback
         cursor, jobs_until = start, None
         if self.jobs is not None:
-            available = min(self.jobs.availability(), end)
+            available = min(self._availability(), end)
             if cursor < available:
                 cursor = jobs_until = self.jobs.export(cursor, available, sink, after=advance)
         if cursor < end:
@@ -72,6 +84,16 @@ class Sync:
         if self.jobs is not None:  # unread jobs that what is stored now covers (a job killed, then superseded)
             self.jobs.abandon(sink, lambda record: record.interval_end <= watermark)
         return SyncReport(start, end, jobs_until, previous, watermark)
+
+    def _availability(self) -> datetime:
+        try:
+            return self.jobs.availability()
+        except PermissionDenied as error:
+            if error.status != 403:
+                raise
+            raise PermissionDenied(f"{error} Or sync with --no-jobs: it reads everything through the details query, "
+                                   "which analytics:agentConversationDetail:view allows too (without participant "
+                                   "attributes).", status=error.status, api_message=error.api_message) from None
 
     def _advance(self, state: State, instant: datetime) -> None:
         current = state.watermark(self.stream)

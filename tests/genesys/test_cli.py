@@ -154,6 +154,24 @@ def test_a_bad_setting_is_a_one_line_usage_error(serve, small_org, sqlite_url):
     assert server.traffic.calls == {}
 
 
+def test_verbose_works_after_the_subcommand_too(serve, small_org, sqlite_url):
+    server = serve(small_org, faults=Faults().add("503", path="/api/v2/users"))
+    result = run_cli(server, "users", "--db", sqlite_url, "-v")
+    assert result.exit_code == 0, result.output
+    assert "GET /api/v2/users: HTTP 503: retrying" in result.output
+    result = run_cli(server, "-v", "status", "--db", sqlite_url, "-v")  # -vv, split
+    assert result.exit_code == 0, result.output
+
+
+def test_page_sizes_agree_with_their_help(serve, small_org, sqlite_url):
+    server = serve(small_org)
+    result = run_cli(server, "details", "--interval", "2024-05-01/P1D", "--page-size", "101", "--db", sqlite_url)
+    assert result.exit_code == 2 and "101 is not in the range 1<=x<=100" in result.output
+    assert server.traffic.calls == {}
+    for command in ("users", "queues"):
+        assert "Entities per page" in run_cli(server, command, "--help").output
+
+
 def test_bad_options_are_explained(serve, small_org, sqlite_url):
     server = serve(small_org)
     result = run_cli(server, "details", "--interval", "2024-05-08/2024-05-01", "--db", sqlite_url)

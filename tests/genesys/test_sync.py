@@ -13,7 +13,8 @@ from flattener.compare import differences
 from flattener.store import create_engine
 from genesys import state as state_tables
 from genesys.state import State
-from genesys.testing import FakeOrg, query_variant
+from genesys.testing import ALL_PERMISSIONS, FakeOptions, FakeOrg, query_variant
+from genesys.testing.server import DETAIL
 from tests.conftest import table_contents
 
 from .conftest import FAST, MAPPING, ROOT, START, query, run_cli, stored
@@ -195,3 +196,33 @@ def test_status_tells_a_running_run_from_one_whose_process_is_gone(serve, small_
     output = run_cli(server, "status", "--db", sqlite_url).output
     assert f"run 3 job running (process {os.getpid()}): started" in output
     assert "run 2 sync succeeded" in output
+
+
+def test_a_403_on_the_availability_check_suggests_no_jobs(serve, small_org, sqlite_url):
+    server = serve(small_org, FakeOptions(permissions=ALL_PERMISSIONS - {DETAIL}))  # agentConversationDetail only
+    result = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-02", "--db", sqlite_url)
+    assert result.exit_code == 1
+    assert "403 Forbidden" in result.output and "analytics:conversationDetail:view" in result.output
+    assert "--no-jobs" in result.output
+    result = run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-02", "--no-jobs", "--db", sqlite_url)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_since_after_the_watermark_is_refused_unless_forced(serve, small_org, sqlite_url):
+    """It would leave a gap that the watermark then claims was read."""
+    server = serve(small_org)
+    assert run_cli(server, *SYNC, "--since", "2024-05-01", "--until", "2024-05-01T12:00:00Z", "--no-jobs",
+                   "--db", sqlite_url).exit_code == 0
+    later = (*SYNC, "--since", "2024-05-02", "--until", "2024-05-02T12:00:00Z", "--no-jobs", "--db", sqlite_url)
+    calls = server.traffic.calls[QUERY]
+    result = run_cli(server, *later)
+    assert result.exit_code == 2
+    assert "--since 2024-05-02T00:00:00.000Z is after the watermark 2024-05-01T12:00:00.000Z" in result.output
+    assert "--force" in result.output
+    assert str(watermark(sqlite_url)).startswith("2024-05-01 12:00:00")
+    assert server.traffic.calls[QUERY] == calls  # refused before any request
+    result = run_cli(server, *later, "--force")
+    assert result.exit_code == 0, result.output
+    assert "warning: conversations that started in 2024-05-01T12:00:00.000Z/2024-05-02T00:00:00.000Z are skipped" \
+        in result.output
+    assert str(watermark(sqlite_url)).startswith("2024-05-02 12:00:00")

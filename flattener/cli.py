@@ -155,10 +155,8 @@ def load(files, mapping, db, batch_size, atomic, workers):
     progress.close()
     for name in empty:
         click.echo(f"warning: {name} holds no documents", err=True)
-    for message in loader.kept[:20]:
-        click.echo(f"warning: kept as raw JSON beside a NULL column: {message}", err=True)
-    if len(loader.kept) > 20:
-        click.echo(f"warning: ... and {len(loader.kept) - 20} more values kept as raw JSON", err=True)
+    for line in loader.warnings():
+        click.echo(line, err=True)
     seconds = time.perf_counter() - started
     click.echo(f"loaded {loader.documents} documents ({loader.rows} rows) into {store.display_url} "
                f"in {seconds:.2f} s", err=True)

@@ -20,6 +20,7 @@ from .store import Session
 from .workers import BatchMaker, FlattenPool
 from .writer import WriterProcess
 
+KEPT_SHOWN = 20  # invalid values kept raw that a load reports one by one
 FIRST_BATCH_SIZE = 250  # then doubling up to the batch size: the writer idles 0.03 s instead of 0.26 s
 DEFAULT_BATCH_SIZE = 1500  # measured (bench/, 20,000 conversations into PostgreSQL). Written in-process,
 # 250: 11.3 s, 1000: 7.1 s, 2500: 6.1 s, 5000: 6.2 s. By the writer process (b40534c), first load
@@ -76,7 +77,8 @@ class Loader:
         self._batch_kept: list[str] = []
         self.documents = 0  # written so far
         self.rows = 0
-        self.kept: list[str] = []  # invalid values kept raw, for the user to see
+        self.kept: list[str] = []  # the first KEPT_SHOWN invalid values kept raw, for the user to see
+        self.kept_count = 0  # all of them
         self._writer: _BackgroundWriter | None = None
 
     def __enter__(self) -> Loader:
@@ -143,7 +145,16 @@ class Loader:
         self.session.replace(batch, commit=self.commit_each_batch)
         self.documents += batch.documents
         self.rows += batch.rows
-        self.kept.extend(batch.kept)
+        self.kept_count += len(batch.kept)
+        self.kept.extend(batch.kept[:KEPT_SHOWN - len(self.kept)])
+
+    def warnings(self) -> list[str]:
+        """The values kept raw (the mapping's `invalid: keep`), as lines for the user: the first few,
+        and how many more, so that a file full of them neither floods the terminal nor fills memory."""
+        lines = [f"warning: kept as raw JSON beside a NULL column: {message}" for message in self.kept]
+        if self.kept_count > len(self.kept):
+            lines.append(f"warning: ... and {self.kept_count - len(self.kept)} more values kept as raw JSON")
+        return lines
 
 
 class _BackgroundWriter:

@@ -36,13 +36,9 @@ class Run:
     def state(self) -> State:
         return self.sink.state
 
-    def warnings(self, limit: int = 20) -> list[str]:
+    def warnings(self) -> list[str]:
         """Values the mapping could not type and kept raw (the engine's `invalid: keep`), to show the user."""
-        kept = self.sink.loader.kept
-        lines = [f"warning: kept as raw JSON beside a NULL column: {message}" for message in kept[:limit]]
-        if len(kept) > limit:
-            lines.append(f"warning: ... and {len(kept) - limit} more values kept as raw JSON")
-        return lines
+        return self.sink.loader.warnings()
 
     def summary(self, what: str = "documents") -> str:
         counters = self.client.counters

@@ -231,3 +231,22 @@ def test_loads_that_start_together_on_postgresql_create_the_tables_once(postgres
         creating.commit()
     thread.join(timeout=10)
     assert not thread.is_alive() and errors == []
+
+
+def test_values_kept_raw_are_counted_all_but_held_only_as_many_as_are_shown(sqlite_url, make_store, tmp_path):
+    """The list once held every such value of a load, though only 20 were ever printed."""
+    from flattener.load import KEPT_SHOWN
+
+    mapping = tmp_path / "lenient.yaml"
+    mapping.write_text("invalid: keep\nroot: {table: t, key: id, fields: {id: string, at: timestamp}}\n")
+    with make_store(str(mapping), sqlite_url).session() as session:
+        session.create_tables()
+        with Loader(session, batch_size=7) as loader:
+            for number in range(KEPT_SHOWN + 10):
+                loader.add({"id": str(number), "at": "not a time"}, "f.json", number + 1)
+            loader.flush()
+    assert (len(loader.kept), loader.kept_count) == (KEPT_SHOWN, KEPT_SHOWN + 10)
+    assert loader.warnings()[0] == ("warning: kept as raw JSON beside a NULL column: f.json: record 1: $.at: "
+                                    "'not a time' is not an ISO-8601 timestamp (expected the form "
+                                    "2021-04-01T12:27:53.386Z)")
+    assert loader.warnings()[KEPT_SHOWN:] == ["warning: ... and 10 more values kept as raw JSON"]

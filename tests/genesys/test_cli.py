@@ -98,7 +98,8 @@ def test_secrets_and_tokens_never_show(serve, small_org, sqlite_url, caplog):
 
 
 def test_missing_credentials_are_a_usage_error(sqlite_url):
-    result = CliRunner().invoke(cli, ["genesys", "--env-file", "/nonexistent", "users", "--db", sqlite_url],
+    result = CliRunner().invoke(cli, ["genesys", "--env-file", "/nonexistent", "details", "--interval",
+                                      "2024-05-01/P1D", "--db", sqlite_url],
                                 env={"GENESYS_CLIENT_ID": None, "GENESYS_CLIENT_SECRET": None, "GENESYS_REGION": None,
                                      "GENESYS_API_URL": None})
     assert result.exit_code == 2
@@ -119,7 +120,8 @@ def test_a_connection_error_names_the_host_it_tried(sqlite_url):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    result = CliRunner().invoke(cli, ["genesys", "--env-file", "/nonexistent", "users", "--db", sqlite_url],
+    result = CliRunner().invoke(cli, ["genesys", "--env-file", "/nonexistent", "details", "--interval",
+                                      "2024-05-01/P1D", "--db", sqlite_url],
                                 env={**FAST, "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "secret",
                                      "GENESYS_REGION": None, "GENESYS_API_URL": url, "GENESYS_LOGIN_URL": url,
                                      "GENESYS_MAX_RETRIES": "0"})
@@ -155,10 +157,10 @@ def test_a_bad_setting_is_a_one_line_usage_error(serve, small_org, sqlite_url):
 
 
 def test_verbose_works_after_the_subcommand_too(serve, small_org, sqlite_url):
-    server = serve(small_org, faults=Faults().add("503", path="/api/v2/users"))
-    result = run_cli(server, "users", "--db", sqlite_url, "-v")
+    server = serve(small_org, faults=Faults().add("503", path="/api/v2/analytics/"))
+    result = run_cli(server, "details", "--interval", "2024-05-01/P1D", "--db", sqlite_url, "-v")
     assert result.exit_code == 0, result.output
-    assert "GET /api/v2/users: HTTP 503: retrying" in result.output
+    assert "POST /api/v2/analytics/conversations/details/query: HTTP 503: retrying" in result.output
     result = run_cli(server, "-v", "status", "--db", sqlite_url, "-v")  # -vv, split
     assert result.exit_code == 0, result.output
 
